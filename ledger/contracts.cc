@@ -1,0 +1,208 @@
+#include "ledger/contracts.h"
+
+#include <rocksdb/write_batch.h>
+
+#include "ledger/encoding.h"
+#include "ledger/store.h"
+#include "schemas/entry_generated.h"
+
+namespace ledger {
+namespace {
+
+constexpr uint8_t kContractStateVersion = 1;
+constexpr size_t kContractStateBytes = 1 + 1 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8;
+
+std::string RowKey(char tag, uint32_t origin_id, std::string_view id) {
+  std::string key(1, tag);
+  PutBigEndian32(&key, origin_id);
+  key += id;
+  return key;
+}
+
+std::string_view View(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
+}
+
+std::string IndexValue(uint64_t index) {
+  std::string value;
+  PutBigEndian64(&value, index);
+  return value;
+}
+
+}  // namespace
+
+std::string ContractState::Encode() const {
+  std::string out;
+  out.reserve(kContractStateBytes);
+  out.push_back(static_cast<char>(kContractStateVersion));
+  out.push_back(static_cast<char>(status));
+  out.push_back(static_cast<char>(type));
+  out.push_back(static_cast<char>(field));
+  PutBigEndian32(&out, static_cast<uint32_t>(signed_on));
+  PutBigEndian32(&out, seller_region);
+  PutBigEndian32(&out, buyer_region);
+  PutBigEndian64(&out, static_cast<uint64_t>(contract_fen));
+  PutBigEndian64(&out, static_cast<uint64_t>(tech_fen));
+  PutBigEndian64(&out, static_cast<uint64_t>(paid_fen));
+  PutBigEndian64(&out, registered_index);
+  return out;
+}
+
+StatusOr<ContractState> ContractState::Decode(std::string_view bytes) {
+  if (bytes.size() != kContractStateBytes || uint8_t(bytes[0]) != kContractStateVersion) {
+    return Status::DataLoss("contract state row: bad size or version");
+  }
+  ContractState state;
+  uint8_t status = uint8_t(bytes[1]);
+  if (status != uint8_t(ContractStatus::kLive) && status != uint8_t(ContractStatus::kTerminated)) {
+    return Status::DataLoss("contract state row: bad status");
+  }
+  state.status = ContractStatus(status);
+  state.type = uint8_t(bytes[2]);
+  state.field = uint8_t(bytes[3]);
+  state.signed_on = static_cast<int32_t>(GetBigEndian32(bytes.substr(4)));
+  state.seller_region = GetBigEndian32(bytes.substr(8));
+  state.buyer_region = GetBigEndian32(bytes.substr(12));
+  state.contract_fen = static_cast<int64_t>(GetBigEndian64(bytes.substr(16)));
+  state.tech_fen = static_cast<int64_t>(GetBigEndian64(bytes.substr(24)));
+  state.paid_fen = static_cast<int64_t>(GetBigEndian64(bytes.substr(32)));
+  state.registered_index = GetBigEndian64(bytes.substr(40));
+  return state;
+}
+
+std::string ContractKey(uint32_t origin_id, std::string_view contract_id) {
+  return RowKey('c', origin_id, contract_id);
+}
+std::string DealKey(uint32_t origin_id, std::string_view deal_id) {
+  return RowKey('d', origin_id, deal_id);
+}
+std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id) {
+  return RowKey('m', origin_id, matchmaking_id);
+}
+
+StatusOr<std::string> StateOverlay::Read(const std::string& key) const {
+  auto it = pending_.find(key);
+  if (it != pending_.end()) return it->second;
+  return store_->Get(Column::kViews, key);
+}
+
+void StateOverlay::Put(const std::string& key, std::string value, rocksdb::WriteBatch* batch) {
+  batch->Put(store_->handle(Column::kViews), key, value).PermitUncheckedError();
+  pending_[key] = std::move(value);
+}
+
+StatusOr<ContractState> StateOverlay::LiveContract(std::string_view contract_id) const {
+  StatusOr<std::string> row = Read(ContractKey(origin_id_, contract_id));
+  if (!row.ok()) {
+    if (row.status().code() == Status::Code::kNotFound) {
+      return Status::FailedPrecondition("contract_id: unknown contract \"" +
+                                        std::string(contract_id) + "\"");
+    }
+    return row.status();
+  }
+  LEDGER_ASSIGN_OR_RETURN(ContractState state, ContractState::Decode(*row));
+  if (state.status != ContractStatus::kLive) {
+    return Status::FailedPrecondition("contract_id: contract \"" + std::string(contract_id) +
+                                      "\" is terminated");
+  }
+  return state;
+}
+
+Status StateOverlay::UniqueId(const std::string& key, std::string_view field, uint64_t index,
+                              rocksdb::WriteBatch* batch) {
+  StatusOr<std::string> existing = Read(key);
+  if (existing.ok()) {
+    return Status::AlreadyExists(std::string(field) + ": already registered at index " +
+                                 std::to_string(GetBigEndian64(*existing)));
+  }
+  if (existing.status().code() != Status::Code::kNotFound) return existing.status();
+  Put(key, IndexValue(index), batch);
+  return Status::Ok();
+}
+
+Status StateOverlay::Register(const fb::Entry& entry, uint64_t index, rocksdb::WriteBatch* batch) {
+  const fb::ContractRegistered* event = entry.body_as_ContractRegistered();
+  std::string key = ContractKey(origin_id_, View(event->contract_id()));
+  StatusOr<std::string> existing = Read(key);
+  if (existing.ok()) return Status::AlreadyExists("contract_id: already registered");
+  if (existing.status().code() != Status::Code::kNotFound) return existing.status();
+  ContractState state;
+  state.type = static_cast<uint8_t>(event->type());
+  state.field = static_cast<uint8_t>(event->field());
+  state.signed_on = event->signed_on();
+  state.seller_region = event->seller()->region();
+  state.buyer_region = event->buyer()->region();
+  state.contract_fen = event->contract_amount_fen();
+  state.tech_fen = event->tech_amount_fen();
+  state.registered_index = index;
+  Put(key, state.Encode(), batch);
+  return Status::Ok();
+}
+
+Status StateOverlay::Amend(const fb::Entry& entry, rocksdb::WriteBatch* batch) {
+  const fb::ContractAmended* event = entry.body_as_ContractAmended();
+  LEDGER_ASSIGN_OR_RETURN(ContractState state, LiveContract(View(event->contract_id())));
+  if (event->amended_on() < state.signed_on) {
+    return Status::InvalidArgument("amended_on: before the contract was signed");
+  }
+  if (event->contract_amount_fen() < state.paid_fen) {
+    return Status::FailedPrecondition("contract_amount: below the payments already received");
+  }
+  state.contract_fen = event->contract_amount_fen();
+  state.tech_fen = event->tech_amount_fen();
+  Put(ContractKey(origin_id_, View(event->contract_id())), state.Encode(), batch);
+  return Status::Ok();
+}
+
+Status StateOverlay::Terminate(const fb::Entry& entry, rocksdb::WriteBatch* batch) {
+  const fb::ContractTerminated* event = entry.body_as_ContractTerminated();
+  LEDGER_ASSIGN_OR_RETURN(ContractState state, LiveContract(View(event->contract_id())));
+  if (event->terminated_on() < state.signed_on) {
+    return Status::InvalidArgument("terminated_on: before the contract was signed");
+  }
+  state.status = ContractStatus::kTerminated;
+  Put(ContractKey(origin_id_, View(event->contract_id())), state.Encode(), batch);
+  return Status::Ok();
+}
+
+Status StateOverlay::Pay(const fb::Entry& entry, rocksdb::WriteBatch* batch) {
+  const fb::PaymentReceived* event = entry.body_as_PaymentReceived();
+  LEDGER_ASSIGN_OR_RETURN(ContractState state, LiveContract(View(event->contract_id())));
+  if (event->paid_on() < state.signed_on) {
+    return Status::InvalidArgument("paid_on: before the contract was signed");
+  }
+  int64_t paid = 0;
+  if (__builtin_add_overflow(state.paid_fen, event->amount_fen(), &paid) ||
+      paid > state.contract_fen) {
+    return Status::FailedPrecondition("amount: payments would exceed the contract amount");
+  }
+  state.paid_fen = paid;
+  Put(ContractKey(origin_id_, View(event->contract_id())), state.Encode(), batch);
+  return Status::Ok();
+}
+
+Status StateOverlay::CheckAndApply(const fb::Entry& entry, uint64_t index,
+                                   rocksdb::WriteBatch* batch) {
+  switch (entry.body_type()) {
+    case fb::Event::ContractRegistered:
+      return Register(entry, index, batch);
+    case fb::Event::ContractAmended:
+      return Amend(entry, batch);
+    case fb::Event::ContractTerminated:
+      return Terminate(entry, batch);
+    case fb::Event::PaymentReceived:
+      return Pay(entry, batch);
+    case fb::Event::TransferDealSigned:
+      return UniqueId(DealKey(origin_id_, View(entry.body_as_TransferDealSigned()->deal_id())),
+                      "deal_id", index, batch);
+    case fb::Event::MatchmakingHeld:
+      return UniqueId(
+          MatchmakingKey(origin_id_, View(entry.body_as_MatchmakingHeld()->matchmaking_id())),
+          "matchmaking_id", index, batch);
+    case fb::Event::NONE:
+      break;
+  }
+  return Status::InvalidArgument("event: missing or unknown");
+}
+
+}  // namespace ledger

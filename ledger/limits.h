@@ -1,0 +1,38 @@
+// Every limit of the ledger library in one place, each with its reason.
+// Names end in their unit. Changing one never changes stored data.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ledger::limits {
+
+// A checkpoint is signed at least this often inside one commit batch, so
+// every size a replica may be asked to stop at is a signed size and a
+// replication chunk never needs more than this many entries.
+inline constexpr uint64_t kEntriesPerCheckpointMax = 4096;
+
+// One commit batch: bounded so that one WriteBatch stays well inside the
+// memtable (64 MiB) and the callers of the next batch do not wait long.
+inline constexpr size_t kBatchEntriesMax = 16384;
+inline constexpr size_t kBatchBytesMax = 32u << 20;
+
+// Entries waiting for the writer. Callers block past this (backpressure)
+// instead of growing memory without bound.
+inline constexpr size_t kQueueEntriesMax = 65536;
+
+// One entry's encoded size. Real registrations are well under 2 KiB; the
+// limit keeps a hostile client from filling memory with one request.
+inline constexpr size_t kEntryBytesMax = 64u << 10;
+
+// Entries in one AppendBatch call (and one `ledgerctl append` batch).
+inline constexpr size_t kAppendCallEntriesMax = kQueueEntriesMax;
+
+// Origins (markets) one node holds; origin ids are 4 bytes, this keeps
+// per-origin state in memory small.
+inline constexpr uint32_t kOriginsMax = 4096;
+
+// A signed note (checkpoint plus cosignatures) as stored or received.
+inline constexpr size_t kNoteBytesMax = 1u << 20;
+
+}  // namespace ledger::limits

@@ -1,0 +1,206 @@
+#include "ledger/log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+
+#include <cassert>
+#include <filesystem>
+#include <unordered_map>
+
+#include "ledger/contracts.h"
+#include "ledger/entry_json.h"
+#include "ledger/limits.h"
+#include "ledger/store_subtrees.h"
+#include "ledger/validate.h"
+#include "schemas/entry_generated.h"
+
+namespace ledger {
+namespace {
+
+constexpr uint32_t kLocalOriginId = 1;
+
+// Market ids appear in paths, URLs and contract ids: keep them simple.
+bool ValidMarketId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// C2SP signed-note key names: non-empty, no '+', no white space.
+bool ValidOrigin(std::string_view origin) {
+  if (origin.empty() || origin.size() > 256) return false;
+  for (unsigned char c : origin) {
+    if (c <= ' ' || c == '+' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string DatabasePath(const std::string& dir) { return dir + "/db"; }
+std::string KeyPath(const std::string& dir) { return dir + "/key.pem"; }
+
+StatusOr<std::string> Log::Init(const std::string& dir, const std::string& market_id,
+                                const std::string& origin) {
+  if (!ValidMarketId(market_id)) {
+    return Status::InvalidArgument("market: want 1-64 of [a-z0-9_-], got \"" + market_id + "\"");
+  }
+  if (!ValidOrigin(origin)) {
+    return Status::InvalidArgument("origin: want a non-empty name without spaces or '+'");
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(DatabasePath(dir), ec)) {
+    return Status::AlreadyExists("init: " + dir + " already holds a database");
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError("init: create " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+
+  LEDGER_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate());
+  LEDGER_RETURN_IF_ERROR(key.SavePem(KeyPath(dir)));
+  NoteSigner signer(origin, std::move(key));
+
+  StoreOptions store_options;
+  store_options.create_if_missing = true;
+  LEDGER_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                          Store::Open(DatabasePath(dir), store_options));
+  std::string id;
+  PutBigEndian32(&id, kLocalOriginId);
+  Hash empty = EmptyRoot();
+  Checkpoint checkpoint{origin, 0, empty, {}};
+  rocksdb::WriteBatch batch;
+  auto* origins = store->handle(Column::kOrigins);
+  batch.Put(origins, OriginNameKey(origin), id).PermitUncheckedError();
+  batch.Put(origins, OriginRecordKey(kLocalOriginId), market_id + "\n" + signer.VerifierKey())
+      .PermitUncheckedError();
+  batch.Put(origins, kLocalOriginKey, id).PermitUncheckedError();
+  batch.Put(origins, HeadKey(kLocalOriginId), HeadValue(0, empty)).PermitUncheckedError();
+  batch.Put(store->handle(Column::kCheckpoints), CheckpointKey(kLocalOriginId, 0),
+            SignNote(FormatCheckpoint(checkpoint), signer))
+      .PermitUncheckedError();
+  LEDGER_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/true));
+  return signer.VerifierKey();
+}
+
+StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, const LogOptions& options) {
+  std::unique_ptr<Log> log(new Log());
+  LEDGER_RETURN_IF_ERROR(log->Load(dir, options));
+  if (!options.read_only) log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  return log;
+}
+
+Status Log::Load(const std::string& dir, const LogOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(DatabasePath(dir) + "/CURRENT", ec)) {
+    return Status::NotFound("no ledger database in " + dir + " (run `ledgerctl init` first)");
+  }
+  StoreOptions store_options;
+  store_options.read_only = options.read_only;
+  LEDGER_ASSIGN_OR_RETURN(store_, Store::Open(DatabasePath(dir), store_options));
+
+  LEDGER_ASSIGN_OR_RETURN(std::string id, store_->Get(Column::kOrigins, kLocalOriginKey));
+  if (id.size() != 4) return Status::DataLoss("origins: local origin id has a bad size");
+  local_origin_id_ = GetBigEndian32(id);
+  LEDGER_ASSIGN_OR_RETURN(std::string record,
+                          store_->Get(Column::kOrigins, OriginRecordKey(local_origin_id_)));
+  size_t newline = record.find('\n');
+  if (newline == std::string::npos) return Status::DataLoss("origins: bad local origin record");
+  market_id_ = record.substr(0, newline);
+  vkey_ = record.substr(newline + 1);
+  LEDGER_ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVkey(vkey_));
+  origin_ = verifier.name();
+
+  LEDGER_ASSIGN_OR_RETURN(std::string head, store_->Get(Column::kOrigins, HeadKey(local_origin_id_)));
+  if (head.size() != 40) return Status::DataLoss("origins: bad head record");
+  uint64_t size = GetBigEndian64(head);
+  size_.store(size, std::memory_order_release);
+  last_checkpoint_size_ = size;
+  if (options.read_only) return Status::Ok();
+
+  LEDGER_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::LoadPem(KeyPath(dir)));
+  if (key.public_key().raw() != verifier.key().raw()) {
+    return Status::FailedPrecondition(KeyPath(dir) + " does not match the log's verifier key");
+  }
+  signer_ = std::make_unique<NoteSigner>(origin_, std::move(key));
+  StoreSubtrees subtrees(store_.get(), local_origin_id_);
+  LEDGER_ASSIGN_OR_RETURN(frontier_, Frontier::Load(subtrees, size));
+  if (frontier_.Root() != HashFromBytes(std::string_view(head).substr(8))) {
+    return Status::DataLoss("head root does not match the stored hashes at size " +
+                            std::to_string(size));
+  }
+  return Status::Ok();
+}
+
+Log::~Log() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    writer_.join();
+  }
+}
+
+std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
+  assert(!store_->read_only());
+  assert(entries.size() <= limits::kAppendCallEntriesMax);
+  Request request;
+  size_t count = entries.size();
+  request.entries = std::move(entries);
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Backpressure: wait for room unless the queue is empty (a call larger than
+  // the bound must still make progress).
+  done_cv_.wait(lock, [&] {
+    return stopping_ || queued_entries_ == 0 || queued_entries_ + count <= limits::kQueueEntriesMax;
+  });
+  if (stopping_) {
+    return std::vector<StatusOr<Receipt>>(count, Status::Unavailable("log is closing"));
+  }
+  queue_.push_back(&request);
+  queued_entries_ += count;
+  queue_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return request.done; });
+  return std::move(request.results);
+}
+
+void Log::WriterLoop() {
+  std::vector<Request*> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      size_t entries = 0;
+      size_t bytes = 0;
+      while (!queue_.empty() && (batch.empty() || (entries < limits::kBatchEntriesMax &&
+                                                   bytes < limits::kBatchBytesMax))) {
+        Request* request = queue_.front();
+        queue_.pop_front();
+        entries += request->entries.size();
+        for (const auto& entry : request->entries) bytes += entry.size();
+        batch.push_back(request);
+      }
+    }
+    ProcessBatch(batch);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (Request* request : batch) {
+        queued_entries_ -= request->entries.size();
+        request->done = true;
+      }
+    }
+    done_cv_.notify_all();
+    batch.clear();
+  }
+}
+
+std::string Log::SignCheckpoint(uint64_t size, const Hash& root) const {
+  return SignNote(FormatCheckpoint(Checkpoint{origin_, size, root, {}}), *signer_);
+}
+
+}  // namespace ledger

@@ -1,0 +1,132 @@
+// Log: a node's append-only, signed event log on top of the Store.
+//
+// The node's own market (the local origin) is appended to through one writer
+// thread with group commit: callers enqueue entries and wait; the writer
+// drains the queue, validates each entry, hashes it into the Merkle tree,
+// writes one WriteBatch (entries, subtree hashes, contract state, request ids,
+// head, checkpoints), syncs the WAL once, and only then completes the callers.
+// A checkpoint is signed for every batch and at least every
+// limits::kEntriesPerCheckpointMax entries inside one, so every stored size is
+// a signed size.
+//
+// Each entry of a call is accepted or rejected on its own: a rejected entry
+// writes nothing and does not affect the others.
+//
+// Thread-safety: all methods may be called from any thread. Reads see only
+// committed (durable) data.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/checkpoint.h"
+#include "ledger/crypto.h"
+#include "ledger/encoding.h"
+#include "ledger/merkle.h"
+#include "ledger/status.h"
+#include "ledger/store.h"
+
+namespace ledger {
+
+struct Receipt {
+  uint64_t index = 0;
+  Hash leaf_hash{};
+  // The size of the first signed checkpoint that covers this entry.
+  uint64_t checkpoint_size = 0;
+  // True when the request_id was seen before: nothing was appended and this
+  // is the original receipt (its checkpoint_size is the current size).
+  bool duplicate = false;
+};
+
+struct LogOptions {
+  bool read_only = false;
+};
+
+// The files of a node's data directory.
+std::string DatabasePath(const std::string& dir);
+std::string KeyPath(const std::string& dir);
+
+class Log {
+ public:
+  // Creates a new node in `dir` (which must not hold one): an Ed25519 key in
+  // key.pem (mode 0600), the database, and a signed checkpoint of the empty
+  // log. Returns the verifier key (vkey) of the new log.
+  static StatusOr<std::string> Init(const std::string& dir, const std::string& market_id,
+                                    const std::string& origin);
+  static StatusOr<std::unique_ptr<Log>> Open(const std::string& dir, const LogOptions& options);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Appends entries (FlatBuffers Entry bytes) to the local log and returns
+  // once the accepted ones are durable. results[i] belongs to entries[i].
+  // REQUIRES: !read_only, entries.size() <= limits::kAppendCallEntriesMax.
+  std::vector<StatusOr<Receipt>> Append(std::vector<std::string> entries);
+
+  const std::string& market_id() const { return market_id_; }
+  const std::string& origin() const { return origin_; }
+  const std::string& vkey() const { return vkey_; }
+  uint32_t local_origin_id() const { return local_origin_id_; }
+  // Size of the local log: all of it is durable and signed.
+  uint64_t size() const { return size_.load(std::memory_order_acquire); }
+  Store* store() const { return store_.get(); }
+
+  StatusOr<std::string> ReadEntry(uint64_t index) const;
+  StatusOr<Hash> LeafHashAt(uint64_t index) const;
+  // The latest signed checkpoint, exactly as signed.
+  StatusOr<std::string> LatestCheckpoint() const;
+  // The checkpoint signed at exactly `size`; NotFound if none was.
+  StatusOr<std::string> CheckpointAt(uint64_t size) const;
+  StatusOr<Hash> RootAt(uint64_t size) const;
+  StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
+  StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
+
+  // Re-reads the whole local log and checks every entry against its stored
+  // leaf hash, every stored subtree hash, every checkpoint's root and
+  // signature, and the head. DataLoss names the first bad index.
+  // `progress(done, total)` is called now and then.
+  Status Verify(const std::function<void(uint64_t, uint64_t)>& progress) const;
+
+ private:
+  // One Append call waiting for the writer.
+  struct Request {
+    std::vector<std::string> entries;
+    std::vector<StatusOr<Receipt>> results;
+    bool done = false;
+  };
+  Log() = default;
+  Status Load(const std::string& dir, const LogOptions& options);
+  void WriterLoop();
+  void ProcessBatch(std::vector<Request*>& requests);
+  std::string SignCheckpoint(uint64_t size, const Hash& root) const;
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<NoteSigner> signer_;
+  std::string market_id_;
+  std::string origin_;
+  std::string vkey_;
+  uint32_t local_origin_id_ = 0;
+  std::atomic<uint64_t> size_{0};
+
+  // Owned by the writer thread once started.
+  Frontier frontier_;
+  uint64_t last_checkpoint_size_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable queue_cv_;   // writer waits for work
+  std::condition_variable done_cv_;    // callers wait for results and space
+  std::deque<Request*> queue_;
+  size_t queued_entries_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace ledger

@@ -1,0 +1,147 @@
+// The writer thread's half of Log: turning a drained queue into one durable,
+// signed WriteBatch.
+#include <rocksdb/write_batch.h>
+
+#include <unordered_map>
+
+#include "ledger/contracts.h"
+#include "ledger/entry_json.h"
+#include "ledger/limits.h"
+#include "ledger/log.h"
+#include "ledger/validate.h"
+#include "schemas/entry_generated.h"
+
+namespace ledger {
+namespace {
+
+// Builds one commit batch. Nothing here touches the Log's committed state:
+// the caller adopts `frontier` and `size` only after the batch is durable.
+class BatchBuilder {
+ public:
+  BatchBuilder(const Store* store, uint32_t origin_id, const Frontier& frontier, uint64_t size)
+      : store_(store), origin_id_(origin_id), overlay_(store, origin_id), frontier_(frontier),
+        size_(size) {}
+
+  StatusOr<Receipt> Add(const std::string& bytes);
+
+  rocksdb::WriteBatch* batch() { return &batch_; }
+  const Frontier& frontier() const { return frontier_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  StatusOr<Receipt> Check(const std::string& bytes, std::string* request_id);
+  // The original receipt of an earlier request with this id, or NotFound.
+  StatusOr<Receipt> EarlierReceipt(const std::string& request_id) const;
+
+  const Store* store_;
+  uint32_t origin_id_;
+  StateOverlay overlay_;
+  Frontier frontier_;
+  uint64_t size_;
+  rocksdb::WriteBatch batch_;
+  std::unordered_map<std::string, Receipt> batch_requests_;
+};
+
+StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) const {
+  auto it = batch_requests_.find(request_id);
+  if (it != batch_requests_.end()) return it->second;
+  LEDGER_ASSIGN_OR_RETURN(std::string index_bytes, store_->Get(Column::kRequests, request_id));
+  if (index_bytes.size() != 8) return Status::DataLoss("requests: bad receipt row");
+  Receipt receipt;
+  receipt.index = GetBigEndian64(index_bytes);
+  LEDGER_ASSIGN_OR_RETURN(std::string leaf,
+                          store_->Get(Column::kHashes, HashKey(origin_id_, 0, receipt.index)));
+  if (leaf.size() != 32) return Status::DataLoss("hashes: bad leaf hash row");
+  receipt.leaf_hash = HashFromBytes(leaf);
+  return receipt;
+}
+
+StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes) {
+  if (bytes.size() > limits::kEntryBytesMax) {
+    return Status::InvalidArgument("entry: larger than " +
+                                   std::to_string(limits::kEntryBytesMax) + " bytes");
+  }
+  StatusOr<const fb::Entry*> entry = VerifiedEntry(bytes);
+  if (!entry.ok()) return Status::InvalidArgument("entry: not a valid Entry FlatBuffer");
+  LEDGER_RETURN_IF_ERROR(ValidateEntry(**entry));
+  std::string request_id(reinterpret_cast<const char*>((*entry)->request_id()->data()),
+                         (*entry)->request_id()->size());
+  StatusOr<Receipt> earlier = EarlierReceipt(request_id);
+  if (earlier.ok()) {
+    earlier->duplicate = true;
+    return earlier;
+  }
+  if (earlier.status().code() != Status::Code::kNotFound) return earlier.status();
+
+  LEDGER_RETURN_IF_ERROR(overlay_.CheckAndApply(**entry, size_, &batch_));
+  Receipt receipt;
+  receipt.index = size_;
+  receipt.leaf_hash = LeafHash(bytes);
+  batch_.Put(store_->handle(Column::kEntries), EntryKey(origin_id_, size_), bytes)
+      .PermitUncheckedError();
+  auto* hashes = store_->handle(Column::kHashes);
+  frontier_.Append(receipt.leaf_hash, [&](uint32_t level, uint64_t index, const Hash& hash) {
+    batch_.Put(hashes, HashKey(origin_id_, level, index), AsBytes(hash)).PermitUncheckedError();
+  });
+  std::string index_bytes;
+  PutBigEndian64(&index_bytes, size_);
+  batch_.Put(store_->handle(Column::kRequests), request_id, index_bytes).PermitUncheckedError();
+  batch_requests_.emplace(std::move(request_id), receipt);
+  ++size_;
+  return receipt;
+}
+
+}  // namespace
+
+void Log::ProcessBatch(std::vector<Request*>& requests) {
+  BatchBuilder builder(store_.get(), local_origin_id_, frontier_, size());
+  uint64_t signed_size = last_checkpoint_size_;
+  std::vector<Receipt*> unsigned_receipts;
+  auto sign_up_to = [&](uint64_t size, const Hash& root) {
+    builder.batch()
+        ->Put(store_->handle(Column::kCheckpoints), CheckpointKey(local_origin_id_, size),
+              SignCheckpoint(size, root))
+        .PermitUncheckedError();
+    for (Receipt* receipt : unsigned_receipts) receipt->checkpoint_size = size;
+    unsigned_receipts.clear();
+    signed_size = size;
+  };
+
+  for (Request* request : requests) {
+    request->results.reserve(request->entries.size());
+    for (const std::string& bytes : request->entries) {
+      request->results.push_back(builder.Add(bytes));
+      StatusOr<Receipt>& result = request->results.back();
+      if (!result.ok() || result->duplicate) continue;
+      unsigned_receipts.push_back(&result.value());
+      if (builder.size() - signed_size >= limits::kEntriesPerCheckpointMax) {
+        sign_up_to(builder.size(), builder.frontier().Root());
+      }
+    }
+  }
+  Hash root = builder.frontier().Root();
+  if (builder.size() > signed_size) sign_up_to(builder.size(), root);
+  builder.batch()
+      ->Put(store_->handle(Column::kOrigins), HeadKey(local_origin_id_),
+            HeadValue(builder.size(), root))
+      .PermitUncheckedError();
+
+  Status written = builder.size() == size() ? Status::Ok()
+                                            : store_->Write(builder.batch(), /*sync=*/true);
+  for (Request* request : requests) {
+    for (StatusOr<Receipt>& result : request->results) {
+      if (!result.ok()) continue;
+      if (!written.ok() && !result->duplicate) {
+        result = written.WithContext("entry not appended");
+      } else if (result->duplicate) {
+        result->checkpoint_size = builder.size();
+      }
+    }
+  }
+  if (!written.ok()) return;
+  frontier_ = builder.frontier();
+  last_checkpoint_size_ = signed_size;
+  size_.store(builder.size(), std::memory_order_release);
+}
+
+}  // namespace ledger

@@ -1,0 +1,97 @@
+// Store: the node's one RocksDB database and the layout of its keys.
+//
+// Column families (DESIGN.md section 4); their names and every key layout
+// below are on-disk formats and never change:
+//   entries      origin_id(4) index(8)            -> entry bytes, verbatim
+//   hashes       origin_id(4) level(1) index(8)   -> 32-byte subtree hash
+//   checkpoints  origin_id(4) size(8)             -> signed note
+//   origins      'n' name                          -> origin_id(4)
+//                'o' origin_id(4)                  -> OriginRecord
+//                'h' origin_id(4)                  -> head: size(8) root(32)
+//                's'                               -> local origin_id(4)
+//   requests     request_id(16)                    -> index(8) of the local log
+//   views        projection rows (see contracts.h, projections)
+//   evidence     conflicting signed checkpoints
+// All integers are big-endian so that iteration order is log order.
+//
+// Thread-safety: a Store may be used from many threads; RocksDB serialises
+// writes. The ledger's single writer thread is the only one that writes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ledger/encoding.h"
+#include "ledger/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace ledger {
+
+enum class Column : uint8_t {
+  kEntries = 0,
+  kHashes,
+  kCheckpoints,
+  kOrigins,
+  kRequests,
+  kViews,
+  kEvidence,
+};
+inline constexpr size_t kColumnCount = 7;
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  bool read_only = false;
+};
+
+class Store {
+ public:
+  // Opens (or, with create_if_missing, creates) the database at `path`.
+  static StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                               const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* handle(Column column) const;
+  bool read_only() const { return read_only_; }
+
+  // Point read; NotFound when absent.
+  StatusOr<std::string> Get(Column column, std::string_view key) const;
+  // Applies the batch atomically; with sync, returns only once it is in the
+  // synced WAL (acknowledged = durable).
+  Status Write(rocksdb::WriteBatch* batch, bool sync);
+
+ private:
+  Store() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles_{};
+  bool read_only_ = false;
+};
+
+// Key builders; see the layout above.
+std::string EntryKey(uint32_t origin_id, uint64_t index);
+std::string HashKey(uint32_t origin_id, uint32_t level, uint64_t index);
+std::string CheckpointKey(uint32_t origin_id, uint64_t size);
+std::string OriginNameKey(std::string_view name);
+std::string OriginRecordKey(uint32_t origin_id);
+std::string HeadKey(uint32_t origin_id);
+inline constexpr std::string_view kLocalOriginKey = "s";
+
+// The head record of an origin: size(8) root(32).
+std::string HeadValue(uint64_t size, const Hash& root);
+struct Head {
+  uint64_t size = 0;
+  Hash root{};
+};
+StatusOr<Head> DecodeHead(std::string_view value);
+
+}  // namespace ledger

@@ -1,0 +1,139 @@
+// ledger-bench: measures the ledger and prints one JSON line per figure.
+//
+//   ledger-bench append [--entries N] [--dir DIR]
+//
+// Entries are built before the clock starts (that is the client's work);
+// what is timed is the node's: validation, hashing, one WriteBatch with a
+// synced WAL and a signed checkpoint per batch.
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ledger/entry_json.h"
+#include "ledger/log.h"
+
+namespace ledger::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string ContractJson(const std::string& id, uint64_t n) {
+  static const char* kTypes[][2] = {{"development", "commissioned"},
+                                    {"transfer", "patent_right"},
+                                    {"licensing", "patent_license"},
+                                    {"consulting", "other"},
+                                    {"service", "general"}};
+  const auto& type = kTypes[n % 5];
+  int64_t fen = 100000 + int64_t(n * 7919 % 50000000);
+  std::string amount = std::to_string(fen / 100) + "." + std::to_string(10 + fen % 90);
+  return R"({"event":"ContractRegistered","contract_id":")" + id +
+         R"(","registration_no":"2021630100)" + std::to_string(100000 + n % 900000) +
+         R"(","type":")" + type[0] + R"(","subtype":")" + type[1] +
+         R"(","title":"高原特色生物资源提取工艺研究与产业化","field":"biomedicine",)"
+         R"("seller":{"name":"青海大学","entity":"university","region":"630100"},)"
+         R"("buyer":{"name":"青海某生物科技有限公司","entity":"enterprise","region":"630100"},)"
+         R"("contract_amount":")" + amount + R"(","tech_amount":")" + amount +
+         R"(","signed_on":"2021-09-28"})";
+}
+
+std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) {
+  std::vector<std::string> entries;
+  entries.reserve(count);
+  JsonOptions options;
+  options.recorded_at_ms = 1632787200000;
+  options.default_actor = "bench";
+  for (uint64_t i = 0; i < count; ++i) {
+    auto bytes = EntryFromJson(ContractJson(prefix + std::to_string(i), i), options);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "ledger-bench: %s\n", bytes.status().ToString().c_str());
+      std::exit(2);
+    }
+    entries.push_back(std::move(*bytes));
+  }
+  return entries;
+}
+
+std::unique_ptr<Log> FreshLog(const std::string& dir) {
+  std::filesystem::remove_all(dir);
+  auto vkey = Log::Init(dir, "bench", "techmarket.cn/bench");
+  auto log = vkey.ok() ? Log::Open(dir, LogOptions()) : StatusOr<std::unique_ptr<Log>>(vkey.status());
+  if (!log.ok()) {
+    std::fprintf(stderr, "ledger-bench: %s\n", log.status().ToString().c_str());
+    std::exit(2);
+  }
+  return std::move(*log);
+}
+
+void Print(nlohmann::json line) { std::printf("%s\n", line.dump().c_str()); std::fflush(stdout); }
+
+void BenchBatched(const std::string& dir, uint64_t count) {
+  auto entries = MakeEntries("B", count);
+  auto log = FreshLog(dir);
+  constexpr size_t kPerCall = 1000;
+  auto start = Clock::now();
+  for (size_t i = 0; i < entries.size(); i += kPerCall) {
+    std::vector<std::string> call(entries.begin() + i,
+                                  entries.begin() + std::min(entries.size(), i + kPerCall));
+    for (const auto& result : log->Append(std::move(call))) {
+      if (!result.ok()) {
+        std::fprintf(stderr, "ledger-bench: %s\n", result.status().ToString().c_str());
+        std::exit(2);
+      }
+    }
+  }
+  double seconds = Seconds(start);
+  Print({{"bench", "append_batched"}, {"entries", count}, {"entries_per_call", kPerCall},
+         {"seconds", seconds}, {"entries_per_s", count / seconds}, {"durable", true}});
+}
+
+void BenchConcurrent(const std::string& dir, uint64_t count, int clients) {
+  auto entries = MakeEntries("S", count);
+  auto log = FreshLog(dir);
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&] {
+      for (uint64_t i; (i = next.fetch_add(1)) < entries.size();) {
+        if (!log->Append({entries[i]})[0].ok()) failed = true;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  double seconds = Seconds(start);
+  if (failed) std::fprintf(stderr, "ledger-bench: some appends failed\n");
+  Print({{"bench", "append_concurrent_single"}, {"clients", clients}, {"entries", count},
+         {"seconds", seconds}, {"entries_per_s", count / seconds}, {"durable", true}});
+}
+
+}  // namespace
+}  // namespace ledger::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"ledger-bench - techledger benchmarks, one JSON line per figure"};
+  app.require_subcommand(1);
+  std::string dir = (std::filesystem::temp_directory_path() / "ledger-bench").string();
+  app.add_option("--dir", dir, "scratch directory (removed and recreated)");
+  uint64_t entries = 200000;
+  int clients = 64;
+  auto* append = app.add_subcommand("append", "batched and concurrent single-entry appends");
+  append->add_option("--entries", entries, "entries per measure");
+  append->add_option("--clients", clients, "concurrent single-entry clients");
+  CLI11_PARSE(app, argc, argv);
+  if (append->parsed()) {
+    ledger::bench::BenchBatched(dir + "/batched", entries);
+    ledger::bench::BenchConcurrent(dir + "/single", std::max<uint64_t>(entries / 5, 1000), clients);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}

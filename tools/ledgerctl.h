@@ -1,0 +1,28 @@
+// The ledgerctl commands, one function each; ledgerctl.cc parses the flags.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ledger::cli {
+
+int RunInit(const std::string& dir, const std::string& market, const std::string& origin);
+int RunKey(const std::string& dir);
+
+struct AppendFlags {
+  std::string file;  // "-" for standard input
+  bool receipts = false;
+  std::string actor;
+};
+int RunAppend(const std::string& dir, const AppendFlags& flags);
+int RunImport(const std::string& dir, const AppendFlags& flags);
+
+int RunLog(const std::string& dir, uint64_t from, std::optional<uint64_t> limit, bool json);
+int RunCheckpoint(const std::string& dir);
+int RunProofInclusion(const std::string& dir, uint64_t index, std::optional<uint64_t> size,
+                      bool json);
+int RunProofConsistency(const std::string& dir, uint64_t from, uint64_t to, bool json);
+int RunVerify(const std::string& dir);
+
+}  // namespace ledger::cli
