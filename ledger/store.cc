@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -31,6 +33,28 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Entries are written once in key order and read in ranges.
   if (column == Column::kEntries) options.compression = rocksdb::kZSTD;
+  // Log-ordered keys arrive in increasing order within a prefix (the origin,
+  // or origin and level for hashes): a per-prefix insert hint turns each
+  // memtable insert from a skiplist search into an append.
+  if (column == Column::kEntries || column == Column::kCheckpoints) {
+    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
+  } else if (column == Column::kHashes) {
+    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(5));
+  }
+  // Request ids and contract ids are looked up for every append and are
+  // almost always absent: a memtable Bloom filter answers that without a
+  // skiplist search.
+  if (column == Column::kRequests) {
+    // Request ids are random 16-byte keys that are only ever looked up
+    // whole: a hashed memtable makes inserting and finding them O(1), where
+    // a skiplist pays a cache-missing search for each.
+    options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+    options.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1u << 18));
+  }
+  if (column == Column::kRequests || column == Column::kViews) {
+    options.memtable_prefix_bloom_size_ratio = 0.05;
+    options.memtable_whole_key_filtering = true;
+  }
   return options;
 }
 
@@ -42,6 +66,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.max_background_jobs = 2;
+  // Required by the hashed memtable of `requests`; there is one writer anyway.
+  db_options.allow_concurrent_memtable_write = false;
   db_options.bytes_per_sync = 1u << 20;
   // Checksums are verified on every read; paranoid checks catch a damaged
   // file at open rather than at some later read.

@@ -233,7 +233,7 @@ std::vector<std::string> EveryEventBuiltDirectly() {
         MakeParty(b, "中国科学院某研究所", fb::EntityType::research_institute, 110000);
     auto enterprise = MakeParty(b, "某公司", fb::EntityType::individual, 820000);
     auto body = fb::CreateTransferDealSignedDirect(b, "D-1", "成果", fb::DealMode::equity,
-                                                   institution, enterprise, 5, 47846, nullptr);
+                                                   institution, enterprise, 5, 47846, "LY-2023");
     entries.push_back(Finish(b, fb::Event::TransferDealSigned, body.Union(), INT64_MIN, 5, "c"));
   }
   {

@@ -73,7 +73,7 @@ std::unique_ptr<Log> FreshLog(const std::string& dir) {
   return std::move(*log);
 }
 
-void Print(nlohmann::json line) { std::printf("%s\n", line.dump().c_str()); std::fflush(stdout); }
+void Print(nlohmann::ordered_json line) { std::printf("%s\n", line.dump().c_str()); std::fflush(stdout); }
 
 void BenchBatched(const std::string& dir, uint64_t count) {
   auto entries = MakeEntries("B", count);

@@ -10,13 +10,13 @@
 namespace ledger::cli {
 namespace {
 
-nlohmann::json HexList(const std::vector<Hash>& hashes) {
-  nlohmann::json list = nlohmann::json::array();
+nlohmann::ordered_json HexList(const std::vector<Hash>& hashes) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const Hash& hash : hashes) list.push_back(HexEncode(hash));
   return list;
 }
 
-void PrintJson(const nlohmann::json& value) { std::printf("%s\n", value.dump().c_str()); }
+void PrintJson(const nlohmann::ordered_json& value) { std::printf("%s\n", value.dump().c_str()); }
 
 void PrintProofText(const std::vector<Hash>& hashes) {
   for (const Hash& hash : hashes) std::printf("%s\n", HexEncode(hash).c_str());

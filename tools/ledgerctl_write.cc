@@ -73,7 +73,7 @@ class Appender {
     }
     ++(result->duplicate ? duplicates_ : appended_);
     if (!receipts_) return;
-    nlohmann::json receipt = {{"line", line},
+    nlohmann::ordered_json receipt = {{"line", line},
                               {"index", result->index},
                               {"leaf_hash", HexEncode(result->leaf_hash)},
                               {"checkpoint_size", result->checkpoint_size},
