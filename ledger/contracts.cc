@@ -83,11 +83,11 @@ std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id) 
 StatusOr<std::string> StateOverlay::Read(const std::string& key) const {
   auto it = pending_.find(key);
   if (it != pending_.end()) return it->second;
-  return store_->Get(Column::kViews, key);
+  return store_->Get(Column::kContracts, key);
 }
 
 void StateOverlay::Put(const std::string& key, std::string value, rocksdb::WriteBatch* batch) {
-  batch->Put(store_->handle(Column::kViews), key, value).PermitUncheckedError();
+  batch->Put(store_->handle(Column::kContracts), key, value).PermitUncheckedError();
   pending_[key] = std::move(value);
 }
 

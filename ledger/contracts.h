@@ -2,7 +2,7 @@
 // new one (a known, live contract for an amendment, termination or payment;
 // payments within the amount; unique contract, deal and matchmaking ids).
 //
-// State rows live in the `views` column family and are written in the same
+// State rows live in the `contracts` column family and are written in the same
 // WriteBatch as the entries that change them, so they always agree with the
 // log. Row layouts (on-disk format, never change):
 //   'c' origin_id(4) contract_id -> ContractState (see Encode)

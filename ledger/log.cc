@@ -152,6 +152,8 @@ std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
   Request request;
   size_t count = entries.size();
   request.entries = std::move(entries);
+  request.prechecked.reserve(count);
+  for (const std::string& bytes : request.entries) request.prechecked.push_back(Precheck(bytes));
   std::unique_lock<std::mutex> lock(mutex_);
   // Backpressure: wait for room unless the queue is empty (a call larger than
   // the bound must still make progress).

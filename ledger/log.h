@@ -46,6 +46,11 @@ struct Receipt {
   bool duplicate = false;
 };
 
+// Checks what can be checked of one entry alone (size, FlatBuffers
+// structure, every stateless rule of validate.h) and returns its leaf hash.
+// Log::Append runs it on the caller's thread.
+StatusOr<Hash> Precheck(const std::string& entry_bytes);
+
 struct LogOptions {
   bool read_only = false;
 };
@@ -99,6 +104,10 @@ class Log {
   // One Append call waiting for the writer.
   struct Request {
     std::vector<std::string> entries;
+    // Filled by the caller's thread before queueing (stateless checks and
+    // hashing need no shared state, so they run in parallel): per entry,
+    // its leaf hash if it passed, or why it failed.
+    std::vector<StatusOr<Hash>> prechecked;
     std::vector<StatusOr<Receipt>> results;
     bool done = false;
   };

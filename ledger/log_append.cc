@@ -22,14 +22,14 @@ class BatchBuilder {
       : store_(store), origin_id_(origin_id), overlay_(store, origin_id), frontier_(frontier),
         size_(size) {}
 
-  StatusOr<Receipt> Add(const std::string& bytes);
+  // REQUIRES: Precheck(bytes) returned leaf_hash.
+  StatusOr<Receipt> Add(const std::string& bytes, const Hash& leaf_hash);
 
   rocksdb::WriteBatch* batch() { return &batch_; }
   const Frontier& frontier() const { return frontier_; }
   uint64_t size() const { return size_; }
 
  private:
-  StatusOr<Receipt> Check(const std::string& bytes, std::string* request_id);
   // The original receipt of an earlier request with this id, or NotFound.
   StatusOr<Receipt> EarlierReceipt(const std::string& request_id) const;
 
@@ -56,16 +56,10 @@ StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) co
   return receipt;
 }
 
-StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes) {
-  if (bytes.size() > limits::kEntryBytesMax) {
-    return Status::InvalidArgument("entry: larger than " +
-                                   std::to_string(limits::kEntryBytesMax) + " bytes");
-  }
-  StatusOr<const fb::Entry*> entry = VerifiedEntry(bytes);
-  if (!entry.ok()) return Status::InvalidArgument("entry: not a valid Entry FlatBuffer");
-  LEDGER_RETURN_IF_ERROR(ValidateEntry(**entry));
-  std::string request_id(reinterpret_cast<const char*>((*entry)->request_id()->data()),
-                         (*entry)->request_id()->size());
+StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_hash) {
+  const fb::Entry* entry = fb::GetEntry(bytes.data());
+  std::string request_id(reinterpret_cast<const char*>(entry->request_id()->data()),
+                         entry->request_id()->size());
   StatusOr<Receipt> earlier = EarlierReceipt(request_id);
   if (earlier.ok()) {
     earlier->duplicate = true;
@@ -73,10 +67,10 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes) {
   }
   if (earlier.status().code() != Status::Code::kNotFound) return earlier.status();
 
-  LEDGER_RETURN_IF_ERROR(overlay_.CheckAndApply(**entry, size_, &batch_));
+  LEDGER_RETURN_IF_ERROR(overlay_.CheckAndApply(*entry, size_, &batch_));
   Receipt receipt;
   receipt.index = size_;
-  receipt.leaf_hash = LeafHash(bytes);
+  receipt.leaf_hash = leaf_hash;
   batch_.Put(store_->handle(Column::kEntries), EntryKey(origin_id_, size_), bytes)
       .PermitUncheckedError();
   auto* hashes = store_->handle(Column::kHashes);
@@ -92,6 +86,17 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes) {
 }
 
 }  // namespace
+
+StatusOr<Hash> Precheck(const std::string& bytes) {
+  if (bytes.size() > limits::kEntryBytesMax) {
+    return Status::InvalidArgument("entry: larger than " +
+                                   std::to_string(limits::kEntryBytesMax) + " bytes");
+  }
+  StatusOr<const fb::Entry*> entry = VerifiedEntry(bytes);
+  if (!entry.ok()) return Status::InvalidArgument("entry: not a valid Entry FlatBuffer");
+  LEDGER_RETURN_IF_ERROR(ValidateEntry(**entry));
+  return LeafHash(bytes);
+}
 
 void Log::ProcessBatch(std::vector<Request*>& requests) {
   BatchBuilder builder(store_.get(), local_origin_id_, frontier_, size());
@@ -109,8 +114,11 @@ void Log::ProcessBatch(std::vector<Request*>& requests) {
 
   for (Request* request : requests) {
     request->results.reserve(request->entries.size());
-    for (const std::string& bytes : request->entries) {
-      request->results.push_back(builder.Add(bytes));
+    for (size_t i = 0; i < request->entries.size(); ++i) {
+      const StatusOr<Hash>& prechecked = request->prechecked[i];
+      request->results.push_back(prechecked.ok()
+                                     ? builder.Add(request->entries[i], *prechecked)
+                                     : StatusOr<Receipt>(prechecked.status()));
       StatusOr<Receipt>& result = request->results.back();
       if (!result.ok() || result->duplicate) continue;
       unsigned_receipts.push_back(&result.value());

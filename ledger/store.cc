@@ -18,7 +18,7 @@ namespace {
 
 // Column family names are part of the on-disk format: never rename.
 constexpr std::array<const char*, kColumnCount> kColumnNames = {
-    "entries", "hashes", "checkpoints", "origins", "requests", "views", "evidence"};
+    "entries", "hashes", "checkpoints", "origins", "requests", "views", "evidence", "contracts"};
 
 rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   rocksdb::ColumnFamilyOptions options;
@@ -26,7 +26,7 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   rocksdb::BlockBasedTableOptions table;
   // Point lookups dominate requests and views (idempotency, contract state):
   // a Bloom filter makes the common "absent" answer skip the disk.
-  if (column == Column::kRequests || column == Column::kViews || column == Column::kOrigins) {
+  if (column == Column::kRequests || column == Column::kContracts || column == Column::kOrigins) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   }
   table.block_size = 16u << 10;
@@ -51,7 +51,7 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
     options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
     options.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1u << 18));
   }
-  if (column == Column::kRequests || column == Column::kViews) {
+  if (column == Column::kRequests || column == Column::kContracts) {
     options.memtable_prefix_bloom_size_ratio = 0.05;
     options.memtable_whole_key_filtering = true;
   }

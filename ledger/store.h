@@ -10,8 +10,10 @@
 //                'h' origin_id(4)                  -> head: size(8) root(32)
 //                's'                               -> local origin_id(4)
 //   requests     request_id(16)                    -> index(8) of the local log
-//   views        projection rows (see contracts.h, projections)
+//   views        projection rows (projections)
 //   evidence     conflicting signed checkpoints
+//   contracts    per-origin state of contracts, deals and matchmaking ids
+//                (see contracts.h); point lookups only
 // All integers are big-endian so that iteration order is log order.
 //
 // Thread-safety: a Store may be used from many threads; RocksDB serialises
@@ -43,8 +45,9 @@ enum class Column : uint8_t {
   kRequests,
   kViews,
   kEvidence,
+  kContracts,
 };
-inline constexpr size_t kColumnCount = 7;
+inline constexpr size_t kColumnCount = 8;
 
 struct StoreOptions {
   bool create_if_missing = false;

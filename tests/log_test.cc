@@ -17,7 +17,7 @@ using test::ContractJson;
 using test::Entry;
 
 const std::vector<Column> kDataColumns = {Column::kEntries, Column::kHashes, Column::kRequests,
-                                          Column::kViews};
+                                          Column::kViews, Column::kContracts};
 
 // Appended entries read back byte for byte, and the signed checkpoint commits
 // to exactly the root an independent in-memory tree computes over them.

@@ -88,8 +88,9 @@ std::unique_ptr<Log> InitAndOpen(const std::string& dir) {
 std::string ColumnsDigest(const Store& store, const std::vector<Column>& columns) {
   std::string all;
   for (Column column : columns) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        store.db()->NewIterator(rocksdb::ReadOptions(), store.handle(column)));
+    rocksdb::ReadOptions options;
+    options.total_order_seek = true;  // hashed memtables iterate only so
+    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(options, store.handle(column)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       all += std::to_string(it->key().size()) + ":" + it->key().ToString();
       all += std::to_string(it->value().size()) + ":" + it->value().ToString();
