@@ -22,7 +22,7 @@ constexpr std::array<const char*, kColumnCount> kColumnNames = {
 
 rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   rocksdb::ColumnFamilyOptions options;
-  options.write_buffer_size = 64u << 20;
+  options.write_buffer_size = 32u << 20;
   rocksdb::BlockBasedTableOptions table;
   // Point lookups dominate requests and views (idempotency, contract state):
   // a Bloom filter makes the common "absent" answer skip the disk.
@@ -41,9 +41,6 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   } else if (column == Column::kHashes) {
     options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(5));
   }
-  // Request ids and contract ids are looked up for every append and are
-  // almost always absent: a memtable Bloom filter answers that without a
-  // skiplist search.
   if (column == Column::kRequests) {
     // Request ids are random 16-byte keys that are only ever looked up
     // whole: a hashed memtable makes inserting and finding them O(1), where
@@ -51,6 +48,9 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
     options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
     options.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1u << 18));
   }
+  // Request ids and contract ids are looked up for every append and are
+  // almost always absent: a memtable Bloom filter answers that without a
+  // search.
   if (column == Column::kRequests || column == Column::kContracts) {
     options.memtable_prefix_bloom_size_ratio = 0.05;
     options.memtable_whole_key_filtering = true;
