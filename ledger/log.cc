@@ -30,15 +30,6 @@ bool ValidMarketId(std::string_view id) {
   return true;
 }
 
-// C2SP signed-note key names: non-empty, no '+', no white space.
-bool ValidOrigin(std::string_view origin) {
-  if (origin.empty() || origin.size() > 256) return false;
-  for (unsigned char c : origin) {
-    if (c <= ' ' || c == '+' || c == 0x7f) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string DatabasePath(const std::string& dir) { return dir + "/db"; }
@@ -49,7 +40,7 @@ StatusOr<std::string> Log::Init(const std::string& dir, const std::string& marke
   if (!ValidMarketId(market_id)) {
     return Status::InvalidArgument("market: want 1-64 of [a-z0-9_-], got \"" + market_id + "\"");
   }
-  if (!ValidOrigin(origin)) {
+  if (!IsValidKeyName(origin)) {
     return Status::InvalidArgument("origin: want a non-empty name without spaces or '+'");
   }
   std::error_code ec;
@@ -79,8 +70,9 @@ StatusOr<std::string> Log::Init(const std::string& dir, const std::string& marke
       .PermitUncheckedError();
   batch.Put(origins, kLocalOriginKey, id).PermitUncheckedError();
   batch.Put(origins, HeadKey(kLocalOriginId), HeadValue(0, empty)).PermitUncheckedError();
-  batch.Put(store->handle(Column::kCheckpoints), CheckpointKey(kLocalOriginId, 0),
-            SignNote(FormatCheckpoint(checkpoint), signer))
+  batch
+      .Put(store->handle(Column::kCheckpoints), CheckpointKey(kLocalOriginId, 0),
+           SignNote(FormatCheckpoint(checkpoint), signer))
       .PermitUncheckedError();
   LEDGER_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/true));
   return signer.VerifierKey();
@@ -114,7 +106,8 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   LEDGER_ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVkey(vkey_));
   origin_ = verifier.name();
 
-  LEDGER_ASSIGN_OR_RETURN(std::string head, store_->Get(Column::kOrigins, HeadKey(local_origin_id_)));
+  LEDGER_ASSIGN_OR_RETURN(std::string head,
+                          store_->Get(Column::kOrigins, HeadKey(local_origin_id_)));
   if (head.size() != 40) return Status::DataLoss("origins: bad head record");
   uint64_t size = GetBigEndian64(head);
   size_.store(size, std::memory_order_release);

@@ -130,8 +130,8 @@ class Log {
   uint64_t last_checkpoint_size_ = 0;
 
   std::mutex mutex_;
-  std::condition_variable queue_cv_;   // writer waits for work
-  std::condition_variable done_cv_;    // callers wait for results and space
+  std::condition_variable queue_cv_;  // writer waits for work
+  std::condition_variable done_cv_;   // callers wait for results and space
   std::deque<Request*> queue_;
   size_t queued_entries_ = 0;
   bool stopping_ = false;

@@ -19,7 +19,10 @@ namespace {
 class BatchBuilder {
  public:
   BatchBuilder(const Store* store, uint32_t origin_id, const Frontier& frontier, uint64_t size)
-      : store_(store), origin_id_(origin_id), overlay_(store, origin_id), frontier_(frontier),
+      : store_(store),
+        origin_id_(origin_id),
+        overlay_(store, origin_id),
+        frontier_(frontier),
         size_(size) {}
 
   // REQUIRES: Precheck(bytes) returned leaf_hash.
@@ -89,8 +92,8 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
 
 StatusOr<Hash> Precheck(const std::string& bytes) {
   if (bytes.size() > limits::kEntryBytesMax) {
-    return Status::InvalidArgument("entry: larger than " +
-                                   std::to_string(limits::kEntryBytesMax) + " bytes");
+    return Status::InvalidArgument("entry: larger than " + std::to_string(limits::kEntryBytesMax) +
+                                   " bytes");
   }
   StatusOr<const fb::Entry*> entry = VerifiedEntry(bytes);
   if (!entry.ok()) return Status::InvalidArgument("entry: not a valid Entry FlatBuffer");
@@ -116,9 +119,8 @@ void Log::ProcessBatch(std::vector<Request*>& requests) {
     request->results.reserve(request->entries.size());
     for (size_t i = 0; i < request->entries.size(); ++i) {
       const StatusOr<Hash>& prechecked = request->prechecked[i];
-      request->results.push_back(prechecked.ok()
-                                     ? builder.Add(request->entries[i], *prechecked)
-                                     : StatusOr<Receipt>(prechecked.status()));
+      request->results.push_back(prechecked.ok() ? builder.Add(request->entries[i], *prechecked)
+                                                 : StatusOr<Receipt>(prechecked.status()));
       StatusOr<Receipt>& result = request->results.back();
       if (!result.ok() || result->duplicate) continue;
       unsigned_receipts.push_back(&result.value());
@@ -134,8 +136,8 @@ void Log::ProcessBatch(std::vector<Request*>& requests) {
             HeadValue(builder.size(), root))
       .PermitUncheckedError();
 
-  Status written = builder.size() == size() ? Status::Ok()
-                                            : store_->Write(builder.batch(), /*sync=*/true);
+  Status written =
+      builder.size() == size() ? Status::Ok() : store_->Write(builder.batch(), /*sync=*/true);
   for (Request* request : requests) {
     for (StatusOr<Receipt>& result : request->results) {
       if (!result.ok()) continue;

@@ -93,9 +93,10 @@ Status Verifier::CheckEntry(uint64_t index, std::string_view bytes) {
       mismatch = Status::DataLoss(At(index) + "hash level " + std::to_string(level) + ": " +
                                   stored.status().message());
     } else if (*stored != AsBytes(hash)) {
-      mismatch = Status::DataLoss(At(index) + (level == 0 ? std::string("entry bytes do not match the stored leaf hash")
-                                                          : "stored hash at level " + std::to_string(level) +
-                                                                " index " + std::to_string(subtree) + " is wrong"));
+      mismatch = Status::DataLoss(
+          At(index) + (level == 0 ? std::string("entry bytes do not match the stored leaf hash")
+                                  : "stored hash at level " + std::to_string(level) + " index " +
+                                        std::to_string(subtree) + " is wrong"));
     }
   });
   return mismatch;
@@ -113,7 +114,8 @@ Status Verifier::CheckCheckpoint(uint64_t size, std::string_view note_text) {
     return Status::DataLoss(where + "origin or size does not match its key");
   }
   if (checkpoint->root != frontier_.Root()) {
-    return Status::DataLoss(where + "root does not match the entries (first bad index at or below " +
+    return Status::DataLoss(where +
+                            "root does not match the entries (first bad index at or below " +
                             std::to_string(size == 0 ? 0 : size - 1) + ")");
   }
   return Status::Ok();

@@ -4,17 +4,28 @@ namespace ledger {
 
 const char* CodeName(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kInvalidArgument: return "InvalidArgument";
-    case Status::Code::kNotFound: return "NotFound";
-    case Status::Code::kAlreadyExists: return "AlreadyExists";
-    case Status::Code::kFailedPrecondition: return "FailedPrecondition";
-    case Status::Code::kOutOfRange: return "OutOfRange";
-    case Status::Code::kDataLoss: return "DataLoss";
-    case Status::Code::kIoError: return "IoError";
-    case Status::Code::kUnavailable: return "Unavailable";
-    case Status::Code::kResourceExhausted: return "ResourceExhausted";
-    case Status::Code::kInternal: return "Internal";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Status::Code::kNotFound:
+      return "NotFound";
+    case Status::Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Status::Code::kFailedPrecondition:
+      return "FailedPrecondition";
+    case Status::Code::kOutOfRange:
+      return "OutOfRange";
+    case Status::Code::kDataLoss:
+      return "DataLoss";
+    case Status::Code::kIoError:
+      return "IoError";
+    case Status::Code::kUnavailable:
+      return "Unavailable";
+    case Status::Code::kResourceExhausted:
+      return "ResourceExhausted";
+    case Status::Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

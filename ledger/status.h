@@ -76,7 +76,7 @@ template <typename T>
 class [[nodiscard]] StatusOr {
  public:
   StatusOr(Status status) : value_(std::move(status)) {}  // NOLINT: implicit by design
-  StatusOr(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(value_); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(value_); }
@@ -98,9 +98,9 @@ class [[nodiscard]] StatusOr {
 #define LEDGER_CONCAT_INNER(a, b) a##b
 #define LEDGER_CONCAT(a, b) LEDGER_CONCAT_INNER(a, b)
 
-#define LEDGER_RETURN_IF_ERROR(expr)               \
-  do {                                             \
-    ::ledger::Status ledger_status_ = (expr);      \
+#define LEDGER_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::ledger::Status ledger_status_ = (expr);        \
     if (!ledger_status_.ok()) return ledger_status_; \
   } while (0)
 

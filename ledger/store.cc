@@ -2,9 +2,9 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -60,8 +60,7 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
-                                             const StoreOptions& options) {
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
@@ -107,9 +106,8 @@ rocksdb::ColumnFamilyHandle* Store::handle(Column column) const {
 
 StatusOr<std::string> Store::Get(Column column, std::string_view key) const {
   std::string value;
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), handle(column), rocksdb::Slice(key.data(), key.size()),
-               &value);
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), handle(column),
+                                    rocksdb::Slice(key.data(), key.size()), &value);
   if (!status.ok()) return FromRocksDb(status, std::string(kColumnNames[size_t(column)]));
   return value;
 }

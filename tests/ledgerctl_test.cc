@@ -43,7 +43,8 @@ Bytes FromBase64(const std::string& text) {
 
 Bytes FromHex(const std::string& hex) {
   Bytes out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -66,7 +67,10 @@ bool VerifyInclusionRfc(uint64_t index, uint64_t size, const Bytes& leaf,
     if ((fn & 1) || fn == sn) {
       r = Sha256Of("\x01" + p + r);
       if (!(fn & 1)) {
-        while (fn != 0 && !(fn & 1)) { fn >>= 1; sn >>= 1; }
+        while (fn != 0 && !(fn & 1)) {
+          fn >>= 1;
+          sn >>= 1;
+        }
       }
     } else {
       r = Sha256Of("\x01" + r + p);
@@ -84,7 +88,10 @@ bool VerifyConsistencyRfc(uint64_t first, uint64_t second, const Bytes& first_ha
   if (first == 0 || first > second || path.empty()) return false;
   if ((first & (first - 1)) == 0) path.insert(path.begin(), first_hash);
   uint64_t fn = first - 1, sn = second - 1;
-  while (fn & 1) { fn >>= 1; sn >>= 1; }
+  while (fn & 1) {
+    fn >>= 1;
+    sn >>= 1;
+  }
   Bytes fr = path[0], sr = path[0];
   for (size_t i = 1; i < path.size(); ++i) {
     const Bytes& c = path[i];
@@ -93,7 +100,10 @@ bool VerifyConsistencyRfc(uint64_t first, uint64_t second, const Bytes& first_ha
       fr = Sha256Of("\x01" + c + fr);
       sr = Sha256Of("\x01" + c + sr);
       if (!(fn & 1)) {
-        while (fn != 0 && !(fn & 1)) { fn >>= 1; sn >>= 1; }
+        while (fn != 0 && !(fn & 1)) {
+          fn >>= 1;
+          sn >>= 1;
+        }
       }
     } else {
       sr = Sha256Of("\x01" + sr + c);
@@ -123,10 +133,10 @@ bool VerifyNoteC2sp(const std::string& vkey, const std::string& note) {
     EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
         EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(key.data() + 1), 32);
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1 &&
-              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data() + 4),
-                               64, reinterpret_cast<const unsigned char*>(text.data()),
-                               text.size()) == 1;
+    bool ok =
+        EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1 &&
+        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data() + 4), 64,
+                         reinterpret_cast<const unsigned char*>(text.data()), text.size()) == 1;
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(pkey);
     if (ok) return true;
@@ -180,7 +190,8 @@ TEST(LedgerctlTest, OutputVerifiesWithOnlyTheStandards) {
   EXPECT_TRUE(VerifyNoteC2sp(vkey, old_checkpoint));
 
   for (uint64_t index = 0; index < leaves.size(); ++index) {
-    auto proof = nlohmann::json::parse(Ctl(node, "proof inclusion --json --index " + std::to_string(index)));
+    auto proof =
+        nlohmann::json::parse(Ctl(node, "proof inclusion --json --index " + std::to_string(index)));
     EXPECT_EQ(proof["origin"], "techmarket.cn/xining");
     EXPECT_EQ(FromHex(proof["root"].get<std::string>()), root);
     EXPECT_TRUE(VerifyInclusionRfc(index, 14, leaves[index], HashList(proof["hashes"]), root))
@@ -189,7 +200,8 @@ TEST(LedgerctlTest, OutputVerifiesWithOnlyTheStandards) {
   for (uint64_t from = 1; from <= 14; ++from) {
     auto proof = nlohmann::json::parse(
         Ctl(node, "proof consistency --json --from " + std::to_string(from) + " --to 14"));
-    EXPECT_TRUE(VerifyConsistencyRfc(from, 14, Mth(leaves, 0, from), root, HashList(proof["hashes"])))
+    EXPECT_TRUE(
+        VerifyConsistencyRfc(from, 14, Mth(leaves, 0, from), root, HashList(proof["hashes"])))
         << from;
     EXPECT_EQ(FromHex(proof["old_root"].get<std::string>()), Mth(leaves, 0, from));
   }

@@ -66,8 +66,8 @@ TEST(CrashTest, AcknowledgedEntriesSurviveSigkill) {
   std::map<uint64_t, std::string> acknowledged;  // index -> leaf hash hex
   int iterations = Iterations(20, 200);
   for (int round = 0; round < iterations; ++round) {
-    Child child = Spawn({test::ToolPath("ledgerctl"), "--data", dir.path(), "append",
-                         "--receipts", "-"});
+    Child child =
+        Spawn({test::ToolPath("ledgerctl"), "--data", dir.path(), "append", "--receipts", "-"});
     std::thread writer([&, fd = child.stdin_fd] {
       for (int i = 0; i < 200000; ++i) {
         std::string line =
@@ -111,7 +111,8 @@ TEST(CrashTest, AcknowledgedEntriesSurviveSigkill) {
 void MakeLog(const std::string& dir) {
   auto log = test::InitAndOpen(dir);
   std::vector<std::string> entries;
-  for (int i = 0; i < 20; ++i) entries.push_back(test::Entry(test::ContractJson("F" + std::to_string(i))));
+  for (int i = 0; i < 20; ++i)
+    entries.push_back(test::Entry(test::ContractJson("F" + std::to_string(i))));
   for (const auto& result : log->Append(entries)) ASSERT_TRUE(result.ok());
 }
 
@@ -134,11 +135,15 @@ TEST(CorruptionTest, VerifyNamesTheIndexOfAFlippedEntryByte) {
   test::TempDir dir;
   MakeLog(dir.path());
   std::string output;
-  ASSERT_EQ(test::RunCommand(test::ToolPath("ledgerctl") + " --data " + dir.path() + " verify", &output), 0)
+  ASSERT_EQ(
+      test::RunCommand(test::ToolPath("ledgerctl") + " --data " + dir.path() + " verify", &output),
+      0)
       << output;
   TamperRow(dir.path(), Column::kEntries, EntryKey(1, 7));
   output.clear();
-  EXPECT_EQ(test::RunCommand(test::ToolPath("ledgerctl") + " --data " + dir.path() + " verify", &output), 1);
+  EXPECT_EQ(
+      test::RunCommand(test::ToolPath("ledgerctl") + " --data " + dir.path() + " verify", &output),
+      1);
   EXPECT_NE(output.find("index 7:"), std::string::npos) << output;
 }
 
@@ -182,7 +187,9 @@ TEST(CorruptionTest, VerifyReportsAFlippedByteInTheFiles) {
     file.write(&byte, 1);
   }
   std::string output;
-  EXPECT_NE(test::RunCommand(test::ToolPath("ledgerctl") + " --data " + dir.path() + " verify", &output), 0);
+  EXPECT_NE(
+      test::RunCommand(test::ToolPath("ledgerctl") + " --data " + dir.path() + " verify", &output),
+      0);
   EXPECT_NE(output.find("DataLoss"), std::string::npos) << output;
 }
 

@@ -115,12 +115,15 @@ TEST(LogTest, StatefulRulesRejectAndWriteNothing) {
   };
   test::TempDir dir;
   auto log = test::InitAndOpen(dir.path());
-  std::vector<std::string> setup = {
-      Entry(ContractJson("LIVE")),          Entry(ContractJson("DEAD")),
-      Entry(test::TerminateJson("DEAD")),   Entry(ContractJson("PAID")),
-      Entry(test::PaymentJson("PAID", "50000.00")), Entry(test::DealJson("D-1")),
-      Entry(test::MatchmakingJson("XN-WH-2021"))};
-  for (const auto& result : log->Append(setup)) ASSERT_TRUE(result.ok()) << result.status().ToString();
+  std::vector<std::string> setup = {Entry(ContractJson("LIVE")),
+                                    Entry(ContractJson("DEAD")),
+                                    Entry(test::TerminateJson("DEAD")),
+                                    Entry(ContractJson("PAID")),
+                                    Entry(test::PaymentJson("PAID", "50000.00")),
+                                    Entry(test::DealJson("D-1")),
+                                    Entry(test::MatchmakingJson("XN-WH-2021"))};
+  for (const auto& result : log->Append(setup))
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
   for (const RuleCase& rule : cases) {
     std::string before = test::ColumnsDigest(*log->store(), kDataColumns);
     uint64_t size = log->size();
@@ -173,15 +176,15 @@ TEST(LogTest, ProofsVerifyAgainstSignedRoots) {
     for (uint64_t index = 0; index < size; ++index) {
       auto proof = log->InclusionProof(index, size);
       ASSERT_TRUE(proof.ok());
-      EXPECT_TRUE(VerifyInclusion(LeafHash(*log->ReadEntry(index)), index, size, *proof,
-                                  checkpoint->root)
-                      .ok());
+      EXPECT_TRUE(
+          VerifyInclusion(LeafHash(*log->ReadEntry(index)), index, size, *proof, checkpoint->root)
+              .ok());
     }
     auto consistency = log->ConsistencyProof(sizes[0], size);
     ASSERT_TRUE(consistency.ok());
-    EXPECT_TRUE(VerifyConsistency(sizes[0], size, *log->RootAt(sizes[0]), checkpoint->root,
-                                  *consistency)
-                    .ok());
+    EXPECT_TRUE(
+        VerifyConsistency(sizes[0], size, *log->RootAt(sizes[0]), checkpoint->root, *consistency)
+            .ok());
   }
   EXPECT_EQ(log->InclusionProof(log->size(), log->size() + 1).status().code(),
             Status::Code::kOutOfRange);
@@ -234,8 +237,8 @@ TEST(LogTest, ReopenResumesAtHead) {
   auto results = (*log)->Append({Entry(ContractJson("R4"))});
   ASSERT_TRUE(results[0].ok());
   EXPECT_EQ(results[0]->index, 3u);
-  EXPECT_TRUE(VerifyConsistency(3, 4, old_root, *(*log)->RootAt(4), *(*log)->ConsistencyProof(3, 4))
-                  .ok());
+  EXPECT_TRUE(
+      VerifyConsistency(3, 4, old_root, *(*log)->RootAt(4), *(*log)->ConsistencyProof(3, 4)).ok());
   EXPECT_TRUE((*log)->Verify(nullptr).ok());
 }
 

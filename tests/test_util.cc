@@ -32,8 +32,9 @@ std::string ContractJson(const std::string& contract_id, const std::string& cont
          R"("title":"高原特色生物资源提取工艺","field":"biomedicine",)"
          R"("seller":{"name":"青海大学","entity":"university","region":"630100"},)"
          R"("buyer":{"name":"某生物科技有限公司","entity":"enterprise","region":"420100"},)"
-         R"("contract_amount":")" + contract_amount + R"(","tech_amount":")" + tech_amount +
-         R"(","signed_on":")" + signed_on + R"("})";
+         R"("contract_amount":")" +
+         contract_amount + R"(","tech_amount":")" + tech_amount + R"(","signed_on":")" + signed_on +
+         R"("})";
 }
 
 std::string PaymentJson(const std::string& contract_id, const std::string& amount,

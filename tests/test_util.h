@@ -24,7 +24,8 @@ class TempDir {
 };
 
 // JSON form of a valid ContractRegistered for `contract_id` (amounts in yuan).
-std::string ContractJson(const std::string& contract_id, const std::string& contract_amount = "100000.00",
+std::string ContractJson(const std::string& contract_id,
+                         const std::string& contract_amount = "100000.00",
                          const std::string& tech_amount = "80000.00",
                          const std::string& signed_on = "2021-09-28");
 std::string PaymentJson(const std::string& contract_id, const std::string& amount,

@@ -6,7 +6,6 @@
 // what is timed is the node's: validation, hashing, one WriteBatch with a
 // synced WAL and a signed checkpoint per batch.
 #include <CLI/CLI.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -41,8 +40,8 @@ std::string ContractJson(const std::string& id, uint64_t n) {
          R"(","title":"高原特色生物资源提取工艺研究与产业化","field":"biomedicine",)"
          R"("seller":{"name":"青海大学","entity":"university","region":"630100"},)"
          R"("buyer":{"name":"青海某生物科技有限公司","entity":"enterprise","region":"630100"},)"
-         R"("contract_amount":")" + amount + R"(","tech_amount":")" + amount +
-         R"(","signed_on":"2021-09-28"})";
+         R"("contract_amount":")" +
+         amount + R"(","tech_amount":")" + amount + R"(","signed_on":"2021-09-28"})";
 }
 
 std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) {
@@ -65,7 +64,8 @@ std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) 
 std::unique_ptr<Log> FreshLog(const std::string& dir) {
   std::filesystem::remove_all(dir);
   auto vkey = Log::Init(dir, "bench", "techmarket.cn/bench");
-  auto log = vkey.ok() ? Log::Open(dir, LogOptions()) : StatusOr<std::unique_ptr<Log>>(vkey.status());
+  auto log =
+      vkey.ok() ? Log::Open(dir, LogOptions()) : StatusOr<std::unique_ptr<Log>>(vkey.status());
   if (!log.ok()) {
     std::fprintf(stderr, "ledger-bench: %s\n", log.status().ToString().c_str());
     std::exit(2);
@@ -73,7 +73,10 @@ std::unique_ptr<Log> FreshLog(const std::string& dir) {
   return std::move(*log);
 }
 
-void Print(nlohmann::ordered_json line) { std::printf("%s\n", line.dump().c_str()); std::fflush(stdout); }
+void Print(nlohmann::ordered_json line) {
+  std::printf("%s\n", line.dump().c_str());
+  std::fflush(stdout);
+}
 
 // `callers` threads each append calls of 1000 entries; with more than one,
 // calls queue behind each other and the writer commits them together while
@@ -100,8 +103,12 @@ void BenchBatched(const std::string& dir, uint64_t count, int callers) {
   for (auto& thread : threads) thread.join();
   double seconds = Seconds(start);
   if (failed) std::fprintf(stderr, "ledger-bench: some appends failed\n");
-  Print({{"bench", "append_batched"}, {"callers", callers}, {"entries_per_call", kPerCall},
-         {"entries", count}, {"seconds", seconds}, {"entries_per_s", count / seconds},
+  Print({{"bench", "append_batched"},
+         {"callers", callers},
+         {"entries_per_call", kPerCall},
+         {"entries", count},
+         {"seconds", seconds},
+         {"entries_per_s", count / seconds},
          {"durable", true}});
 }
 
@@ -122,8 +129,12 @@ void BenchConcurrent(const std::string& dir, uint64_t count, int clients) {
   for (auto& thread : threads) thread.join();
   double seconds = Seconds(start);
   if (failed) std::fprintf(stderr, "ledger-bench: some appends failed\n");
-  Print({{"bench", "append_concurrent_single"}, {"clients", clients}, {"entries", count},
-         {"seconds", seconds}, {"entries_per_s", count / seconds}, {"durable", true}});
+  Print({{"bench", "append_concurrent_single"},
+         {"clients", clients},
+         {"entries", count},
+         {"seconds", seconds},
+         {"entries_per_s", count / seconds},
+         {"durable", true}});
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // ledgerctl: the administrator's command line. Flag parsing only; each
 // command lives in ledgerctl_write.cc or ledgerctl_read.cc.
-#include <CLI/CLI.hpp>
+#include "tools/ledgerctl.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 
 #include "tools/cli_util.h"
-#include "tools/ledgerctl.h"
 
 namespace {
 
@@ -46,46 +46,47 @@ int main(int argc, char** argv) {
   import->add_option("file", append_flags.file, "CSV file (- for stdin)")->required();
   import->add_flag("--receipts", append_flags.receipts, "print one JSON receipt per row");
   import->add_option("--actor", append_flags.actor, "actor recorded with rows lacking one");
-  import->callback([&] { result = RunImport(dir, append_flags); });
+  import->callback([&] { result = RunImport(dir, append_flags);
+});
 
-  uint64_t from = 0;
-  std::optional<uint64_t> limit;
-  bool json = false;
-  auto* log = app.add_subcommand("log", "print entries");
-  log->add_option("--from", from, "first index");
-  log->add_option("--limit", limit, "at most this many entries");
-  log->add_flag("--json", json, "one JSON object per entry");
-  log->callback([&] { result = RunLog(dir, from, limit, json); });
+uint64_t from = 0;
+std::optional<uint64_t> limit;
+bool json = false;
+auto* log = app.add_subcommand("log", "print entries");
+log->add_option("--from", from, "first index");
+log->add_option("--limit", limit, "at most this many entries");
+log->add_flag("--json", json, "one JSON object per entry");
+log->callback([&] { result = RunLog(dir, from, limit, json); });
 
-  app.add_subcommand("checkpoint", "print the latest signed checkpoint")->callback([&] {
-    result = RunCheckpoint(dir);
-  });
+app.add_subcommand("checkpoint", "print the latest signed checkpoint")->callback([&] {
+  result = RunCheckpoint(dir);
+});
 
-  auto* proof = app.add_subcommand("proof", "print Merkle proofs");
-  proof->require_subcommand(1);
-  uint64_t index = 0;
-  std::optional<uint64_t> size;
-  auto* inclusion = proof->add_subcommand("inclusion", "inclusion proof of one entry");
-  inclusion->add_option("--index", index, "entry index")->required();
-  inclusion->add_option("--size", size, "tree size (default: latest)");
-  inclusion->add_flag("--json", json, "JSON output");
-  inclusion->callback([&] { result = RunProofInclusion(dir, index, size, json); });
-  uint64_t to = 0;
-  auto* consistency = proof->add_subcommand("consistency", "consistency proof between sizes");
-  consistency->add_option("--from", from, "old size")->required();
-  consistency->add_option("--to", to, "new size")->required();
-  consistency->add_flag("--json", json, "JSON output");
-  consistency->callback([&] { result = RunProofConsistency(dir, from, to, json); });
+auto* proof = app.add_subcommand("proof", "print Merkle proofs");
+proof->require_subcommand(1);
+uint64_t index = 0;
+std::optional<uint64_t> size;
+auto* inclusion = proof->add_subcommand("inclusion", "inclusion proof of one entry");
+inclusion->add_option("--index", index, "entry index")->required();
+inclusion->add_option("--size", size, "tree size (default: latest)");
+inclusion->add_flag("--json", json, "JSON output");
+inclusion->callback([&] { result = RunProofInclusion(dir, index, size, json); });
+uint64_t to = 0;
+auto* consistency = proof->add_subcommand("consistency", "consistency proof between sizes");
+consistency->add_option("--from", from, "old size")->required();
+consistency->add_option("--to", to, "new size")->required();
+consistency->add_flag("--json", json, "JSON output");
+consistency->callback([&] { result = RunProofConsistency(dir, from, to, json); });
 
-  app.add_subcommand("verify", "re-check every entry, hash and checkpoint")->callback([&] {
-    result = RunVerify(dir);
-  });
+app.add_subcommand("verify", "re-check every entry, hash and checkpoint")->callback([&] {
+  result = RunVerify(dir);
+});
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitError;
-  }
-  return result;
+try {
+  app.parse(argc, argv);
+} catch (const CLI::ParseError& e) {
+  int code = app.exit(e);
+  return code == 0 ? kExitOk : kExitError;
+}
+return result;
 }

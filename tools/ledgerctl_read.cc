@@ -76,8 +76,7 @@ int RunProofInclusion(const std::string& dir, uint64_t index, std::optional<uint
   if (!root.ok()) return Fail(root.status());
   if (!json) {
     std::printf("index %llu size %llu\nleaf %s\nroot %s\n", (unsigned long long)index,
-                (unsigned long long)tree_size, HexEncode(*leaf).c_str(),
-                HexEncode(*root).c_str());
+                (unsigned long long)tree_size, HexEncode(*leaf).c_str(), HexEncode(*root).c_str());
     PrintProofText(*proof);
     return kExitOk;
   }
@@ -101,8 +100,7 @@ int RunProofConsistency(const std::string& dir, uint64_t from, uint64_t to, bool
   if (!new_root.ok()) return Fail(new_root.status());
   if (!json) {
     std::printf("from %llu to %llu\nold_root %s\nnew_root %s\n", (unsigned long long)from,
-                (unsigned long long)to, HexEncode(*old_root).c_str(),
-                HexEncode(*new_root).c_str());
+                (unsigned long long)to, HexEncode(*old_root).c_str(), HexEncode(*new_root).c_str());
     PrintProofText(*proof);
     return kExitOk;
   }

@@ -74,10 +74,10 @@ class Appender {
     ++(result->duplicate ? duplicates_ : appended_);
     if (!receipts_) return;
     nlohmann::ordered_json receipt = {{"line", line},
-                              {"index", result->index},
-                              {"leaf_hash", HexEncode(result->leaf_hash)},
-                              {"checkpoint_size", result->checkpoint_size},
-                              {"duplicate", result->duplicate}};
+                                      {"index", result->index},
+                                      {"leaf_hash", HexEncode(result->leaf_hash)},
+                                      {"checkpoint_size", result->checkpoint_size},
+                                      {"duplicate", result->duplicate}};
     std::printf("%s\n", receipt.dump().c_str());
   }
 
@@ -160,7 +160,7 @@ int RunImport(const std::string& dir, const AppendFlags& flags) {
     if (!*more) break;
     StatusOr<std::string> json = ContractCsvRowToJson(header.fields, row.fields);
     appender.Add(uint64_t(row.line_number), json.ok() ? EntryFromJson(*json, EntryOptions(flags))
-                                                       : StatusOr<std::string>(json.status()));
+                                                      : StatusOr<std::string>(json.status()));
   }
   return appender.Finish();
 }
