@@ -8,6 +8,7 @@
 #include "ledger/entry_json.h"
 #include "ledger/limits.h"
 #include "ledger/log.h"
+#include "ledger/store_subtrees.h"
 #include "ledger/validate.h"
 #include "schemas/entry_generated.h"
 
@@ -22,13 +23,21 @@ class BatchBuilder {
       : store_(store),
         origin_id_(origin_id),
         overlay_(store, origin_id),
+        tiles_(store, origin_id),
         frontier_(frontier),
         size_(size) {}
 
   // REQUIRES: Precheck(bytes) returned leaf_hash.
   StatusOr<Receipt> Add(const std::string& bytes, const Hash& leaf_hash);
 
+  // Completes the batch with the hash tiles; call once, before writing it.
+  rocksdb::WriteBatch* Finish() {
+    tiles_.Flush(&batch_);
+    return &batch_;
+  }
   rocksdb::WriteBatch* batch() { return &batch_; }
+  // Not OK once the batch must be abandoned as a whole.
+  const Status& fatal() const { return fatal_; }
   const Frontier& frontier() const { return frontier_; }
   uint64_t size() const { return size_; }
 
@@ -39,10 +48,12 @@ class BatchBuilder {
   const Store* store_;
   uint32_t origin_id_;
   StateOverlay overlay_;
+  TileWriter tiles_;
   Frontier frontier_;
   uint64_t size_;
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, Receipt> batch_requests_;
+  Status fatal_;
 };
 
 StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) const {
@@ -52,10 +63,8 @@ StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) co
   if (index_bytes.size() != 8) return Status::DataLoss("requests: bad receipt row");
   Receipt receipt;
   receipt.index = GetBigEndian64(index_bytes);
-  LEDGER_ASSIGN_OR_RETURN(std::string leaf,
-                          store_->Get(Column::kHashes, HashKey(origin_id_, 0, receipt.index)));
-  if (leaf.size() != 32) return Status::DataLoss("hashes: bad leaf hash row");
-  receipt.leaf_hash = HashFromBytes(leaf);
+  LEDGER_ASSIGN_OR_RETURN(receipt.leaf_hash,
+                          StoreSubtrees(store_, origin_id_).Subtree(0, receipt.index));
   return receipt;
 }
 
@@ -76,10 +85,16 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
   receipt.leaf_hash = leaf_hash;
   batch_.Put(store_->handle(Column::kEntries), EntryKey(origin_id_, size_), bytes)
       .PermitUncheckedError();
-  auto* hashes = store_->handle(Column::kHashes);
+  Status tiled;
   frontier_.Append(receipt.leaf_hash, [&](uint32_t level, uint64_t index, const Hash& hash) {
-    batch_.Put(hashes, HashKey(origin_id_, level, index), AsBytes(hash)).PermitUncheckedError();
+    if (tiled.ok()) tiled = tiles_.Add(level, index, hash);
   });
+  // The stored tiles disagree with the frontier: the database is damaged and
+  // nothing of this batch may be written.
+  if (!tiled.ok()) {
+    fatal_ = tiled;
+    return tiled;
+  }
   std::string index_bytes;
   PutBigEndian64(&index_bytes, size_);
   batch_.Put(store_->handle(Column::kRequests), request_id, index_bytes).PermitUncheckedError();
@@ -136,8 +151,10 @@ void Log::ProcessBatch(std::vector<Request*>& requests) {
             HeadValue(builder.size(), root))
       .PermitUncheckedError();
 
-  Status written =
-      builder.size() == size() ? Status::Ok() : store_->Write(builder.batch(), /*sync=*/true);
+  Status written = builder.fatal();
+  if (written.ok() && builder.size() != size()) {
+    written = store_->Write(builder.Finish(), /*sync=*/true);
+  }
   for (Request* request : requests) {
     for (StatusOr<Receipt>& result : request->results) {
       if (!result.ok()) continue;

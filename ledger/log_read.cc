@@ -71,12 +71,16 @@ class Verifier {
  private:
   Status CheckEntry(uint64_t index, std::string_view bytes);
   Status CheckCheckpoint(uint64_t size, std::string_view note);
+  // The stored hash of one subtree, reading each tile once.
+  StatusOr<std::string_view> StoredHash(uint32_t level, uint64_t index);
 
   const Store* store_;
   uint32_t origin_id_;
   const NoteVerifier& key_;
   std::string origin_;
   Frontier frontier_;
+  // Per level, the tile read last: (tile index, bytes).
+  std::vector<std::pair<uint64_t, std::string>> tiles_;
 };
 
 std::string At(uint64_t index) { return "index " + std::to_string(index) + ": "; }
@@ -87,8 +91,7 @@ Status Verifier::CheckEntry(uint64_t index, std::string_view bytes) {
   Status mismatch;
   frontier_.Append(leaf, [&](uint32_t level, uint64_t subtree, const Hash& hash) {
     if (!mismatch.ok()) return;
-    StatusOr<std::string> stored =
-        store_->Get(Column::kHashes, HashKey(origin_id_, level, subtree));
+    StatusOr<std::string_view> stored = StoredHash(level, subtree);
     if (!stored.ok()) {
       mismatch = Status::DataLoss(At(index) + "hash level " + std::to_string(level) + ": " +
                                   stored.status().message());
@@ -100,6 +103,23 @@ Status Verifier::CheckEntry(uint64_t index, std::string_view bytes) {
     }
   });
   return mismatch;
+}
+
+StatusOr<std::string_view> Verifier::StoredHash(uint32_t level, uint64_t index) {
+  if (tiles_.size() <= level) tiles_.resize(level + 1);
+  auto& [tile, bytes] = tiles_[level];
+  if (bytes.empty() || tile != index / kTileWidth) {
+    tile = index / kTileWidth;
+    LEDGER_ASSIGN_OR_RETURN(bytes,
+                            store_->Get(Column::kHashes, HashTileKey(origin_id_, level, tile)));
+  }
+  size_t offset = (index % kTileWidth) * 32;
+  if (bytes.size() % 32 != 0 || bytes.size() < offset + 32) {
+    return Status::DataLoss("tile " + std::to_string(tile) + " holds " +
+                            std::to_string(bytes.size()) + " bytes, too few for index " +
+                            std::to_string(index));
+  }
+  return std::string_view(bytes).substr(offset, 32);
 }
 
 Status Verifier::CheckCheckpoint(uint64_t size, std::string_view note_text) {

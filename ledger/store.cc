@@ -126,15 +126,6 @@ std::string EntryKey(uint32_t origin_id, uint64_t index) {
   return key;
 }
 
-std::string HashKey(uint32_t origin_id, uint32_t level, uint64_t index) {
-  std::string key;
-  key.reserve(13);
-  PutBigEndian32(&key, origin_id);
-  key.push_back(static_cast<char>(level));
-  PutBigEndian64(&key, index);
-  return key;
-}
-
 std::string CheckpointKey(uint32_t origin_id, uint64_t size) { return EntryKey(origin_id, size); }
 
 std::string OriginNameKey(std::string_view name) {

@@ -3,7 +3,8 @@
 // Column families (DESIGN.md section 4); their names and every key layout
 // below are on-disk formats and never change:
 //   entries      origin_id(4) index(8)            -> entry bytes, verbatim
-//   hashes       origin_id(4) level(1) index(8)   -> 32-byte subtree hash
+//   hashes       origin_id(4) level(1) tile(8)    -> up to 256 subtree hashes
+//                (see store_subtrees.h)
 //   checkpoints  origin_id(4) size(8)             -> signed note
 //   origins      'n' name                          -> origin_id(4)
 //                'o' origin_id(4)                  -> OriginRecord
@@ -82,7 +83,6 @@ class Store {
 
 // Key builders; see the layout above.
 std::string EntryKey(uint32_t origin_id, uint64_t index);
-std::string HashKey(uint32_t origin_id, uint32_t level, uint64_t index);
 std::string CheckpointKey(uint32_t origin_id, uint64_t size);
 std::string OriginNameKey(std::string_view name);
 std::string OriginRecordKey(uint32_t origin_id);

@@ -1,32 +1,62 @@
-// StoreSubtrees: the Merkle subtree hashes of one origin, read from the
-// Store's `hashes` column family. Thread-safe (reads only).
+// The Merkle subtree hashes of one origin in the Store's `hashes` column
+// family, stored as tiles: one row holds up to kTileWidth consecutive hashes
+// of one level,
+//   hashes  origin_id(4) level(1) tile(8) -> hash[tile*256] .. hash[tile*256+k-1]
+// (k = 1..256, 32 bytes each). A tile grows in place until it is full, so an
+// append writes about one hash row per batch and level instead of about two
+// rows per entry, and a reader finds 256 neighbours in one block.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "ledger/merkle.h"
 #include "ledger/store.h"
 
+namespace rocksdb {
+class WriteBatch;
+}
+
 namespace ledger {
 
+inline constexpr uint64_t kTileWidth = 256;
+
+std::string HashTileKey(uint32_t origin_id, uint32_t level, uint64_t tile);
+
+// Reads subtree hashes. Thread-safe (reads only).
 class StoreSubtrees : public SubtreeSource {
  public:
   // REQUIRES: store outlives this object.
   StoreSubtrees(const Store* store, uint32_t origin_id) : store_(store), origin_id_(origin_id) {}
 
-  StatusOr<Hash> Subtree(uint32_t level, uint64_t index) const override {
-    StatusOr<std::string> value = store_->Get(Column::kHashes, HashKey(origin_id_, level, index));
-    if (!value.ok()) return value.status();
-    if (value->size() != 32) {
-      return Status::DataLoss("hash row level " + std::to_string(level) + " index " +
-                              std::to_string(index) + ": bad size");
-    }
-    return HashFromBytes(*value);
-  }
+  // NotFound when the subtree is not stored (not complete yet).
+  StatusOr<Hash> Subtree(uint32_t level, uint64_t index) const override;
 
  private:
   const Store* store_;
   uint32_t origin_id_;
+};
+
+// Collects the hashes a batch adds (in the order Frontier emits them) and
+// writes each tile it touched once. Belongs to the writer thread.
+class TileWriter {
+ public:
+  TileWriter(const Store* store, uint32_t origin_id) : store_(store), origin_id_(origin_id) {}
+
+  // REQUIRES: `index` is the next hash of `level` (one after the last stored
+  // or added one).
+  Status Add(uint32_t level, uint64_t index, const Hash& hash);
+
+  // Puts every tile added to since the last Flush into `batch`.
+  void Flush(rocksdb::WriteBatch* batch);
+
+ private:
+  const Store* store_;
+  uint32_t origin_id_;
+  // (level, tile) -> the tile's bytes so far.
+  std::map<std::pair<uint32_t, uint64_t>, std::string> tiles_;
 };
 
 }  // namespace ledger

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "ledger/log.h"
+#include "ledger/store_subtrees.h"
 #include "tests/test_util.h"
 
 namespace ledger {
@@ -117,13 +118,17 @@ void MakeLog(const std::string& dir) {
 }
 
 // Overwrites one row of a column family directly, as someone with access to
-// the database files could, keeping RocksDB's own checksums valid.
-void TamperRow(const std::string& dir, Column column, const std::string& key) {
+// the database files could, keeping RocksDB's own checksums valid: flips a bit
+// of the byte at `offset` (default: the middle one).
+void TamperRow(const std::string& dir, Column column, const std::string& key,
+               size_t offset = std::string::npos) {
   auto store = Store::Open(DatabasePath(dir), StoreOptions());
   ASSERT_TRUE(store.ok());
   auto value = (*store)->Get(column, key);
   ASSERT_TRUE(value.ok());
-  (*value)[value->size() / 2] ^= 0x01;
+  if (offset == std::string::npos) offset = value->size() / 2;
+  ASSERT_LT(offset, value->size());
+  (*value)[offset] ^= 0x01;
   rocksdb::WriteBatch batch;
   ASSERT_TRUE(batch.Put((*store)->handle(column), key, *value).ok());
   ASSERT_TRUE((*store)->Write(&batch, true).ok());
@@ -151,7 +156,8 @@ TEST(CorruptionTest, VerifyNamesTheIndexOfAFlippedEntryByte) {
 TEST(CorruptionTest, VerifyCatchesAFlippedSubtreeHash) {
   test::TempDir dir;
   MakeLog(dir.path());
-  TamperRow(dir.path(), Column::kHashes, HashKey(1, 2, 1));  // leaves 4..7
+  // Level 2, index 1: the subtree over leaves 4..7, in the first tile.
+  TamperRow(dir.path(), Column::kHashes, HashTileKey(1, 2, 0), 1 * 32 + 5);
   auto log = Log::Open(dir.path(), LogOptions{.read_only = true});
   ASSERT_TRUE(log.ok());
   Status status = (*log)->Verify(nullptr);
