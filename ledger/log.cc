@@ -81,7 +81,10 @@ StatusOr<std::string> Log::Init(const std::string& dir, const std::string& marke
 StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, const LogOptions& options) {
   std::unique_ptr<Log> log(new Log());
   LEDGER_RETURN_IF_ERROR(log->Load(dir, options));
-  if (!options.read_only) log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  if (!options.read_only) {
+    log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+    log->syncer_ = std::thread([raw = log.get()] { raw->SyncLoop(); });
+  }
   return log;
 }
 
@@ -93,6 +96,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   StoreOptions store_options;
   store_options.read_only = options.read_only;
   LEDGER_ASSIGN_OR_RETURN(store_, Store::Open(DatabasePath(dir), store_options));
+  append_piece_entries_ = options.append_piece_entries;
 
   LEDGER_ASSIGN_OR_RETURN(std::string id, store_->Get(Column::kOrigins, kLocalOriginKey));
   if (id.size() != 4) return Status::DataLoss("origins: local origin id has a bad size");
@@ -112,6 +116,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   uint64_t size = GetBigEndian64(head);
   size_.store(size, std::memory_order_release);
   last_checkpoint_size_ = size;
+  written_size_ = size;
   if (options.read_only) return Status::Ok();
 
   LEDGER_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::LoadPem(KeyPath(dir)));
@@ -136,36 +141,62 @@ Log::~Log() {
     }
     queue_cv_.notify_all();
     writer_.join();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      writer_done_ = true;
+    }
+    sync_cv_.notify_all();
+    syncer_.join();
   }
 }
 
 std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
   assert(!store_->read_only());
   assert(entries.size() <= limits::kAppendCallEntriesMax);
-  Request request;
+  // A large call goes to the writer in pieces, each as soon as it is
+  // prechecked, so the writer commits one piece while this thread checks the
+  // next. Pieces are committed in order.
   size_t count = entries.size();
-  request.entries = std::move(entries);
-  request.prechecked.reserve(count);
-  for (const std::string& bytes : request.entries) request.prechecked.push_back(Precheck(bytes));
-  std::unique_lock<std::mutex> lock(mutex_);
-  // Backpressure: wait for room unless the queue is empty (a call larger than
-  // the bound must still make progress).
-  done_cv_.wait(lock, [&] {
-    return stopping_ || queued_entries_ == 0 || queued_entries_ + count <= limits::kQueueEntriesMax;
-  });
-  if (stopping_) {
-    return std::vector<StatusOr<Receipt>>(count, Status::Unavailable("log is closing"));
+  size_t piece_size =
+      append_piece_entries_ == 0 ? std::max<size_t>(count, 1) : append_piece_entries_;
+  std::vector<Request> pieces((count + piece_size - 1) / piece_size);
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    Request& piece = pieces[p];
+    size_t begin = p * piece_size;
+    size_t end = std::min(count, begin + piece_size);
+    piece.entries.assign(std::make_move_iterator(entries.begin() + begin),
+                         std::make_move_iterator(entries.begin() + end));
+    piece.prechecked.reserve(piece.entries.size());
+    for (const std::string& bytes : piece.entries) piece.prechecked.push_back(Precheck(bytes));
+    std::unique_lock<std::mutex> lock(mutex_);
+    // Backpressure: wait for room unless the queue is empty (a piece larger
+    // than the bound must still make progress).
+    done_cv_.wait(lock, [&] {
+      return stopping_ || queued_entries_ == 0 ||
+             queued_entries_ + piece.entries.size() <= limits::kQueueEntriesMax;
+    });
+    if (stopping_) {
+      piece.results.assign(piece.entries.size(), Status::Unavailable("log is closing"));
+      piece.done = true;
+      continue;
+    }
+    queue_.push_back(&piece);
+    queued_entries_ += piece.entries.size();
+    queue_cv_.notify_one();
   }
-  queue_.push_back(&request);
-  queued_entries_ += count;
-  queue_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return request.done; });
-  return std::move(request.results);
+  std::vector<StatusOr<Receipt>> results;
+  results.reserve(count);
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (Request& piece : pieces) {
+    done_cv_.wait(lock, [&] { return piece.done; });
+    std::move(piece.results.begin(), piece.results.end(), std::back_inserter(results));
+  }
+  return results;
 }
 
 void Log::WriterLoop() {
-  std::vector<Request*> batch;
   for (;;) {
+    std::vector<Request*> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -181,17 +212,61 @@ void Log::WriterLoop() {
         batch.push_back(request);
       }
     }
-    ProcessBatch(batch);
+    Written written = ProcessBatch(std::move(batch));
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (Request* request : batch) {
-        queued_entries_ -= request->entries.size();
-        request->done = true;
+      syncing_.push_back(std::move(written));
+    }
+    sync_cv_.notify_one();
+  }
+}
+
+void Log::SyncLoop() {
+  for (;;) {
+    std::deque<Written> batches;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      sync_cv_.wait(lock, [&] { return writer_done_ || !syncing_.empty(); });
+      if (syncing_.empty()) return;  // the writer has stopped and all is synced
+      batches.swap(syncing_);
+    }
+    // One fsync covers every batch written so far, in order: a batch that
+    // survives a crash implies all before it survive too.
+    bool wrote = false;
+    for (const Written& written : batches) wrote |= written.wrote;
+    Status synced = wrote ? store_->SyncWal() : Status::Ok();
+    if (!synced.ok()) sync_failed_.store(true, std::memory_order_release);
+    for (Written& written : batches) Complete(written, synced);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (Written& written : batches) {
+        for (Request* request : written.requests) {
+          queued_entries_ -= request->entries.size();
+          request->done = true;
+        }
       }
     }
     done_cv_.notify_all();
-    batch.clear();
   }
+}
+
+void Log::Complete(Written& written, const Status& synced) {
+  Status failure = written.status;
+  if (failure.ok() && written.wrote) failure = synced;
+  if (failure.ok() && sync_failed_.load(std::memory_order_acquire) && written.wrote) {
+    failure = Status::Unavailable("an earlier WAL sync failed");
+  }
+  for (Request* request : written.requests) {
+    for (StatusOr<Receipt>& result : request->results) {
+      if (!result.ok()) continue;
+      if (!failure.ok()) {
+        result = failure.WithContext("entry not appended");
+      } else if (result->duplicate) {
+        result->checkpoint_size = written.size;
+      }
+    }
+  }
+  if (failure.ok()) size_.store(written.size, std::memory_order_release);
 }
 
 std::string Log::SignCheckpoint(uint64_t size, const Hash& root) const {

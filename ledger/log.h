@@ -2,9 +2,12 @@
 //
 // The node's own market (the local origin) is appended to through one writer
 // thread with group commit: callers enqueue entries and wait; the writer
-// drains the queue, validates each entry, hashes it into the Merkle tree,
+// drains the queue, validates each entry, hashes it into the Merkle tree and
 // writes one WriteBatch (entries, subtree hashes, contract state, request ids,
-// head, checkpoints), syncs the WAL once, and only then completes the callers.
+// head, checkpoints). A second thread syncs the WAL once for every batch
+// written since its last sync and only then completes their callers, while
+// the writer already builds the next batch. Readers see a batch only once it
+// is durable: size() moves after the sync.
 // A checkpoint is signed for every batch and at least every
 // limits::kEntriesPerCheckpointMax entries inside one, so every stored size is
 // a signed size.
@@ -53,6 +56,10 @@ StatusOr<Hash> Precheck(const std::string& entry_bytes);
 
 struct LogOptions {
   bool read_only = false;
+  // Append hands a call to the writer in pieces of this many entries, each
+  // as soon as it is prechecked, so checking and committing overlap. 0 hands
+  // over the whole call at once (one batch, unless others are queued).
+  size_t append_piece_entries = 256;
 };
 
 // The files of a node's data directory.
@@ -111,10 +118,20 @@ class Log {
     std::vector<StatusOr<Receipt>> results;
     bool done = false;
   };
+  // A batch the writer is done with, waiting for the WAL sync.
+  struct Written {
+    std::vector<Request*> requests;
+    uint64_t size = 0;  // the log size once it is durable
+    bool wrote = false;
+    Status status;  // why the batch as a whole failed
+  };
   Log() = default;
   Status Load(const std::string& dir, const LogOptions& options);
   void WriterLoop();
-  void ProcessBatch(std::vector<Request*>& requests);
+  Written ProcessBatch(std::vector<Request*> requests);
+  void SyncLoop();
+  // Gives each of the batch's accepted entries its final result.
+  void Complete(Written& written, const Status& synced);
   std::string SignCheckpoint(uint64_t size, const Hash& root) const;
 
   std::unique_ptr<Store> store_;
@@ -123,19 +140,29 @@ class Log {
   std::string origin_;
   std::string vkey_;
   uint32_t local_origin_id_ = 0;
+  size_t append_piece_entries_ = 0;
   std::atomic<uint64_t> size_{0};
 
-  // Owned by the writer thread once started.
+  // Owned by the writer thread once started: the state after the last
+  // batch written, which may not be durable yet.
   Frontier frontier_;
   uint64_t last_checkpoint_size_ = 0;
+  uint64_t written_size_ = 0;
+  // Set by the syncer when a WAL sync failed: what was written since may be
+  // lost, so the log refuses further appends until it is reopened.
+  std::atomic<bool> sync_failed_{false};
 
   std::mutex mutex_;
   std::condition_variable queue_cv_;  // writer waits for work
   std::condition_variable done_cv_;   // callers wait for results and space
+  std::condition_variable sync_cv_;   // syncer waits for written batches
   std::deque<Request*> queue_;
+  std::deque<Written> syncing_;
   size_t queued_entries_ = 0;
   bool stopping_ = false;
+  bool writer_done_ = false;
   std::thread writer_;
+  std::thread syncer_;
 };
 
 }  // namespace ledger

@@ -56,13 +56,22 @@ class BatchBuilder {
   Status fatal_;
 };
 
+std::string_view RequestId(const fb::Entry& entry) {
+  return std::string_view(reinterpret_cast<const char*>(entry.request_id()->data()),
+                          entry.request_id()->size());
+}
+
+StatusOr<uint64_t> DecodeRequestRow(const std::string& row) {
+  if (row.size() != 8) return Status::DataLoss("requests: bad receipt row");
+  return GetBigEndian64(row);
+}
+
 StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) const {
   auto it = batch_requests_.find(request_id);
   if (it != batch_requests_.end()) return it->second;
-  LEDGER_ASSIGN_OR_RETURN(std::string index_bytes, store_->Get(Column::kRequests, request_id));
-  if (index_bytes.size() != 8) return Status::DataLoss("requests: bad receipt row");
   Receipt receipt;
-  receipt.index = GetBigEndian64(index_bytes);
+  LEDGER_ASSIGN_OR_RETURN(std::string row, store_->Get(Column::kRequests, request_id));
+  LEDGER_ASSIGN_OR_RETURN(receipt.index, DecodeRequestRow(row));
   LEDGER_ASSIGN_OR_RETURN(receipt.leaf_hash,
                           StoreSubtrees(store_, origin_id_).Subtree(0, receipt.index));
   return receipt;
@@ -70,8 +79,7 @@ StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) co
 
 StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_hash) {
   const fb::Entry* entry = fb::GetEntry(bytes.data());
-  std::string request_id(reinterpret_cast<const char*>(entry->request_id()->data()),
-                         entry->request_id()->size());
+  std::string request_id(RequestId(*entry));
   StatusOr<Receipt> earlier = EarlierReceipt(request_id);
   if (earlier.ok()) {
     earlier->duplicate = true;
@@ -116,8 +124,19 @@ StatusOr<Hash> Precheck(const std::string& bytes) {
   return LeafHash(bytes);
 }
 
-void Log::ProcessBatch(std::vector<Request*>& requests) {
-  BatchBuilder builder(store_.get(), local_origin_id_, frontier_, size());
+Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
+  Written written;
+  written.requests = std::move(requests);
+  written.size = written_size_;
+  if (sync_failed_.load(std::memory_order_acquire)) {
+    written.status = Status::Unavailable(
+        "log stopped after a failed WAL sync; reopen it to recover what is durable");
+    for (Request* request : written.requests) {
+      request->results.assign(request->entries.size(), written.status);
+    }
+    return written;
+  }
+  BatchBuilder builder(store_.get(), local_origin_id_, frontier_, written_size_);
   uint64_t signed_size = last_checkpoint_size_;
   std::vector<Receipt*> unsigned_receipts;
   auto sign_up_to = [&](uint64_t size, const Hash& root) {
@@ -130,7 +149,7 @@ void Log::ProcessBatch(std::vector<Request*>& requests) {
     signed_size = size;
   };
 
-  for (Request* request : requests) {
+  for (Request* request : written.requests) {
     request->results.reserve(request->entries.size());
     for (size_t i = 0; i < request->entries.size(); ++i) {
       const StatusOr<Hash>& prechecked = request->prechecked[i];
@@ -144,31 +163,28 @@ void Log::ProcessBatch(std::vector<Request*>& requests) {
       }
     }
   }
+  if (!builder.fatal().ok()) {
+    written.status = builder.fatal();
+    return written;
+  }
+  if (builder.size() == written_size_) return written;  // nothing new
+
   Hash root = builder.frontier().Root();
   if (builder.size() > signed_size) sign_up_to(builder.size(), root);
   builder.batch()
       ->Put(store_->handle(Column::kOrigins), HeadKey(local_origin_id_),
             HeadValue(builder.size(), root))
       .PermitUncheckedError();
-
-  Status written = builder.fatal();
-  if (written.ok() && builder.size() != size()) {
-    written = store_->Write(builder.Finish(), /*sync=*/true);
-  }
-  for (Request* request : requests) {
-    for (StatusOr<Receipt>& result : request->results) {
-      if (!result.ok()) continue;
-      if (!written.ok() && !result->duplicate) {
-        result = written.WithContext("entry not appended");
-      } else if (result->duplicate) {
-        result->checkpoint_size = builder.size();
-      }
-    }
-  }
-  if (!written.ok()) return;
+  // Not synced here: the syncer makes this batch durable (together with any
+  // written after it) before anyone learns of it.
+  written.status = store_->Write(builder.Finish(), /*sync=*/false);
+  if (!written.status.ok()) return written;
+  written.wrote = true;
+  written.size = builder.size();
   frontier_ = builder.frontier();
   last_checkpoint_size_ = signed_size;
-  size_.store(builder.size(), std::memory_order_release);
+  written_size_ = builder.size();
+  return written;
 }
 
 }  // namespace ledger

@@ -34,6 +34,10 @@ StatusOr<Hash> Log::LeafHashAt(uint64_t index) const {
 StatusOr<std::string> Log::LatestCheckpoint() const { return CheckpointAt(size()); }
 
 StatusOr<std::string> Log::CheckpointAt(uint64_t size) const {
+  // Checkpoints of batches not yet durable are not served.
+  if (size > this->size()) {
+    return Status::NotFound("no checkpoint was signed at size " + std::to_string(size));
+  }
   StatusOr<std::string> note =
       store_->Get(Column::kCheckpoints, CheckpointKey(local_origin_id_, size));
   if (!note.ok() && note.status().code() == Status::Code::kNotFound) {

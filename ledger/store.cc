@@ -118,6 +118,8 @@ Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
   return FromRocksDb(db_->Write(write_options, batch), "write batch");
 }
 
+Status Store::SyncWal() { return FromRocksDb(db_->SyncWAL(), "sync WAL"); }
+
 std::string EntryKey(uint32_t origin_id, uint64_t index) {
   std::string key;
   key.reserve(12);

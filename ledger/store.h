@@ -73,6 +73,9 @@ class Store {
   // Applies the batch atomically; with sync, returns only once it is in the
   // synced WAL (acknowledged = durable).
   Status Write(rocksdb::WriteBatch* batch, bool sync);
+  // Makes every write so far durable (fsync of the WAL). Safe to call while
+  // another thread writes.
+  Status SyncWal();
 
  private:
   Store() = default;

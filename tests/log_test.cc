@@ -48,23 +48,50 @@ TEST(LogTest, AppendedEntriesAreSignedUnderTheirRoot) {
   EXPECT_EQ(checkpoint->root, tree.Root());
 }
 
-// One large call is signed at least every 4096 entries, so each of those
+// One large batch is signed at least every 4096 entries, so each of those
 // sizes has its own checkpoint and receipts name the first one covering them.
 TEST(LogTest, LargeBatchSignsEvery4096Entries) {
   test::TempDir dir;
-  auto log = test::InitAndOpen(dir.path());
+  ASSERT_TRUE(Log::Init(dir.path(), "xining", "techmarket.cn/xining").ok());
+  auto log = Log::Open(dir.path(), LogOptions{.append_piece_entries = 0});
+  ASSERT_TRUE(log.ok());
   std::vector<std::string> entries;
   for (int i = 0; i < 9000; ++i) entries.push_back(Entry(ContractJson("C" + std::to_string(i))));
-  auto results = log->Append(entries);
+  auto results = (*log)->Append(entries);
   ASSERT_TRUE(results[0].ok());
   EXPECT_EQ(results[0]->checkpoint_size, 4096u);
   EXPECT_EQ(results[4096]->checkpoint_size, 8192u);
   EXPECT_EQ(results[8999]->checkpoint_size, 9000u);
   for (uint64_t size : {0u, 4096u, 8192u, 9000u}) {
-    EXPECT_TRUE(log->CheckpointAt(size).ok()) << size;
+    EXPECT_TRUE((*log)->CheckpointAt(size).ok()) << size;
   }
-  EXPECT_FALSE(log->CheckpointAt(100).ok());
-  EXPECT_TRUE(log->Verify(nullptr).ok()) << log->Verify(nullptr).ToString();
+  EXPECT_FALSE((*log)->CheckpointAt(100).ok());
+  EXPECT_TRUE((*log)->Verify(nullptr).ok()) << (*log)->Verify(nullptr).ToString();
+}
+
+// A call handed to the writer in pieces still gets receipts in order, each
+// naming the first signed checkpoint that covers it.
+TEST(LogTest, PiecewiseCallReceiptsNameTheFirstCoveringCheckpoint) {
+  test::TempDir dir;
+  ASSERT_TRUE(Log::Init(dir.path(), "xining", "techmarket.cn/xining").ok());
+  auto log = Log::Open(dir.path(), LogOptions{.append_piece_entries = 100});
+  ASSERT_TRUE(log.ok());
+  std::vector<std::string> entries;
+  for (int i = 0; i < 1050; ++i) entries.push_back(Entry(ContractJson("P" + std::to_string(i))));
+  auto results = (*log)->Append(entries);
+  ASSERT_EQ(results.size(), entries.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << i;
+    EXPECT_EQ(results[i]->index, i);
+    EXPECT_EQ(*(*log)->ReadEntry(i), entries[i]);
+    uint64_t covering = results[i]->checkpoint_size;
+    ASSERT_GT(covering, i);
+    EXPECT_TRUE((*log)->CheckpointAt(covering).ok()) << covering;
+    for (uint64_t size = i + 1; size < covering; ++size) {
+      EXPECT_FALSE((*log)->CheckpointAt(size).ok()) << "earlier checkpoint " << size;
+    }
+  }
+  EXPECT_TRUE((*log)->Verify(nullptr).ok());
 }
 
 // Resubmitting a request_id returns the original receipt and appends nothing,
