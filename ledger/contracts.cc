@@ -80,19 +80,44 @@ std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id) 
   return RowKey('m', origin_id, matchmaking_id);
 }
 
+std::string StateKey(const fb::Entry& entry, uint32_t origin_id) {
+  switch (entry.body_type()) {
+    case fb::Event::ContractRegistered:
+      return ContractKey(origin_id, View(entry.body_as_ContractRegistered()->contract_id()));
+    case fb::Event::ContractAmended:
+      return ContractKey(origin_id, View(entry.body_as_ContractAmended()->contract_id()));
+    case fb::Event::ContractTerminated:
+      return ContractKey(origin_id, View(entry.body_as_ContractTerminated()->contract_id()));
+    case fb::Event::PaymentReceived:
+      return ContractKey(origin_id, View(entry.body_as_PaymentReceived()->contract_id()));
+    case fb::Event::TransferDealSigned:
+      return DealKey(origin_id, View(entry.body_as_TransferDealSigned()->deal_id()));
+    case fb::Event::MatchmakingHeld:
+      return MatchmakingKey(origin_id, View(entry.body_as_MatchmakingHeld()->matchmaking_id()));
+    case fb::Event::NONE:
+      break;
+  }
+  return std::string();
+}
+
 StatusOr<std::string> StateOverlay::Read(const std::string& key) const {
   auto it = pending_.find(key);
   if (it != pending_.end()) return it->second;
+  if (store_ == nullptr) return Status::NotFound("contracts: no row");
   return store_->Get(Column::kContracts, key);
 }
 
-void StateOverlay::Put(const std::string& key, std::string value, rocksdb::WriteBatch* batch) {
-  batch->Put(store_->handle(Column::kContracts), key, value).PermitUncheckedError();
-  pending_[key] = std::move(value);
+void StateOverlay::Apply(const Effect& effect, rocksdb::WriteBatch* batch) {
+  if (batch != nullptr) {
+    batch->Put(store_->handle(Column::kContracts), effect.key, effect.value).PermitUncheckedError();
+  }
+  pending_[effect.key] = effect.value;
 }
 
-StatusOr<ContractState> StateOverlay::LiveContract(std::string_view contract_id) const {
-  StatusOr<std::string> row = Read(ContractKey(origin_id_, contract_id));
+StatusOr<ContractState> StateOverlay::LiveContract(std::string_view contract_id,
+                                                   std::string* key) const {
+  *key = ContractKey(origin_id_, contract_id);
+  StatusOr<std::string> row = Read(*key);
   if (!row.ok()) {
     if (row.status().code() == Status::Code::kNotFound) {
       return Status::FailedPrecondition("contract_id: unknown contract \"" +
@@ -108,25 +133,28 @@ StatusOr<ContractState> StateOverlay::LiveContract(std::string_view contract_id)
   return state;
 }
 
-Status StateOverlay::UniqueId(const std::string& key, std::string_view field, uint64_t index,
-                              rocksdb::WriteBatch* batch) {
+StatusOr<Effect> StateOverlay::UniqueId(std::string key, std::string_view field,
+                                        uint64_t index) const {
   StatusOr<std::string> existing = Read(key);
   if (existing.ok()) {
     return Status::AlreadyExists(std::string(field) + ": already registered at index " +
                                  std::to_string(GetBigEndian64(*existing)));
   }
   if (existing.status().code() != Status::Code::kNotFound) return existing.status();
-  Put(key, IndexValue(index), batch);
-  return Status::Ok();
+  Effect effect;
+  effect.key = std::move(key);
+  effect.value = IndexValue(index);
+  return effect;
 }
 
-Status StateOverlay::Register(const fb::Entry& entry, uint64_t index, rocksdb::WriteBatch* batch) {
+StatusOr<Effect> StateOverlay::Register(const fb::Entry& entry, uint64_t index) const {
   const fb::ContractRegistered* event = entry.body_as_ContractRegistered();
-  std::string key = ContractKey(origin_id_, View(event->contract_id()));
-  StatusOr<std::string> existing = Read(key);
+  Effect effect;
+  effect.key = ContractKey(origin_id_, View(event->contract_id()));
+  StatusOr<std::string> existing = Read(effect.key);
   if (existing.ok()) return Status::AlreadyExists("contract_id: already registered");
   if (existing.status().code() != Status::Code::kNotFound) return existing.status();
-  ContractState state;
+  ContractState& state = effect.after;
   state.type = static_cast<uint8_t>(event->type());
   state.field = static_cast<uint8_t>(event->field());
   state.signed_on = event->signed_on();
@@ -135,74 +163,96 @@ Status StateOverlay::Register(const fb::Entry& entry, uint64_t index, rocksdb::W
   state.contract_fen = event->contract_amount_fen();
   state.tech_fen = event->tech_amount_fen();
   state.registered_index = index;
-  Put(key, state.Encode(), batch);
-  return Status::Ok();
+  effect.date = event->signed_on();
+  effect.value = state.Encode();
+  return effect;
 }
 
-Status StateOverlay::Amend(const fb::Entry& entry, rocksdb::WriteBatch* batch) {
+StatusOr<Effect> StateOverlay::Amend(const fb::Entry& entry) const {
   const fb::ContractAmended* event = entry.body_as_ContractAmended();
-  LEDGER_ASSIGN_OR_RETURN(ContractState state, LiveContract(View(event->contract_id())));
-  if (event->amended_on() < state.signed_on) {
+  Effect effect;
+  LEDGER_ASSIGN_OR_RETURN(effect.before, LiveContract(View(event->contract_id()), &effect.key));
+  if (event->amended_on() < effect.before.signed_on) {
     return Status::InvalidArgument("amended_on: before the contract was signed");
   }
-  if (event->contract_amount_fen() < state.paid_fen) {
+  if (event->contract_amount_fen() < effect.before.paid_fen) {
     return Status::FailedPrecondition("contract_amount: below the payments already received");
   }
-  state.contract_fen = event->contract_amount_fen();
-  state.tech_fen = event->tech_amount_fen();
-  Put(ContractKey(origin_id_, View(event->contract_id())), state.Encode(), batch);
-  return Status::Ok();
+  effect.after = effect.before;
+  effect.after.contract_fen = event->contract_amount_fen();
+  effect.after.tech_fen = event->tech_amount_fen();
+  effect.date = event->amended_on();
+  effect.value = effect.after.Encode();
+  return effect;
 }
 
-Status StateOverlay::Terminate(const fb::Entry& entry, rocksdb::WriteBatch* batch) {
+StatusOr<Effect> StateOverlay::Terminate(const fb::Entry& entry) const {
   const fb::ContractTerminated* event = entry.body_as_ContractTerminated();
-  LEDGER_ASSIGN_OR_RETURN(ContractState state, LiveContract(View(event->contract_id())));
-  if (event->terminated_on() < state.signed_on) {
+  Effect effect;
+  LEDGER_ASSIGN_OR_RETURN(effect.before, LiveContract(View(event->contract_id()), &effect.key));
+  if (event->terminated_on() < effect.before.signed_on) {
     return Status::InvalidArgument("terminated_on: before the contract was signed");
   }
-  state.status = ContractStatus::kTerminated;
-  Put(ContractKey(origin_id_, View(event->contract_id())), state.Encode(), batch);
-  return Status::Ok();
+  effect.after = effect.before;
+  effect.after.status = ContractStatus::kTerminated;
+  effect.date = event->terminated_on();
+  effect.value = effect.after.Encode();
+  return effect;
 }
 
-Status StateOverlay::Pay(const fb::Entry& entry, rocksdb::WriteBatch* batch) {
+StatusOr<Effect> StateOverlay::Pay(const fb::Entry& entry) const {
   const fb::PaymentReceived* event = entry.body_as_PaymentReceived();
-  LEDGER_ASSIGN_OR_RETURN(ContractState state, LiveContract(View(event->contract_id())));
-  if (event->paid_on() < state.signed_on) {
+  Effect effect;
+  LEDGER_ASSIGN_OR_RETURN(effect.before, LiveContract(View(event->contract_id()), &effect.key));
+  if (event->paid_on() < effect.before.signed_on) {
     return Status::InvalidArgument("paid_on: before the contract was signed");
   }
-  int64_t paid = 0;
-  if (__builtin_add_overflow(state.paid_fen, event->amount_fen(), &paid) ||
-      paid > state.contract_fen) {
+  effect.after = effect.before;
+  if (__builtin_add_overflow(effect.before.paid_fen, event->amount_fen(), &effect.after.paid_fen) ||
+      effect.after.paid_fen > effect.before.contract_fen) {
     return Status::FailedPrecondition("amount: payments would exceed the contract amount");
   }
-  state.paid_fen = paid;
-  Put(ContractKey(origin_id_, View(event->contract_id())), state.Encode(), batch);
-  return Status::Ok();
+  effect.date = event->paid_on();
+  effect.amount_fen = event->amount_fen();
+  effect.value = effect.after.Encode();
+  return effect;
 }
 
-Status StateOverlay::CheckAndApply(const fb::Entry& entry, uint64_t index,
-                                   rocksdb::WriteBatch* batch) {
+StatusOr<Effect> StateOverlay::Check(const fb::Entry& entry, uint64_t index) const {
+  StatusOr<Effect> effect = Status::InvalidArgument("event: missing or unknown");
   switch (entry.body_type()) {
     case fb::Event::ContractRegistered:
-      return Register(entry, index, batch);
+      effect = Register(entry, index);
+      break;
     case fb::Event::ContractAmended:
-      return Amend(entry, batch);
+      effect = Amend(entry);
+      break;
     case fb::Event::ContractTerminated:
-      return Terminate(entry, batch);
+      effect = Terminate(entry);
+      break;
     case fb::Event::PaymentReceived:
-      return Pay(entry, batch);
-    case fb::Event::TransferDealSigned:
-      return UniqueId(DealKey(origin_id_, View(entry.body_as_TransferDealSigned()->deal_id())),
-                      "deal_id", index, batch);
+      effect = Pay(entry);
+      break;
+    case fb::Event::TransferDealSigned: {
+      const fb::TransferDealSigned* deal = entry.body_as_TransferDealSigned();
+      effect = UniqueId(DealKey(origin_id_, View(deal->deal_id())), "deal_id", index);
+      if (effect.ok()) {
+        effect->date = deal->signed_on();
+        effect->amount_fen = deal->amount_fen();
+        effect->mode = static_cast<uint8_t>(deal->mode());
+      }
+      break;
+    }
     case fb::Event::MatchmakingHeld:
-      return UniqueId(
+      effect = UniqueId(
           MatchmakingKey(origin_id_, View(entry.body_as_MatchmakingHeld()->matchmaking_id())),
-          "matchmaking_id", index, batch);
+          "matchmaking_id", index);
+      break;
     case fb::Event::NONE:
       break;
   }
-  return Status::InvalidArgument("event: missing or unknown");
+  if (effect.ok()) effect->event = entry.body_type();
+  return effect;
 }
 
 }  // namespace ledger

@@ -27,7 +27,8 @@ namespace ledger {
 
 namespace fb {
 struct Entry;
-}
+enum class Event : uint8_t;
+}  // namespace fb
 class Store;
 
 enum class ContractStatus : uint8_t { kLive = 1, kTerminated = 2 };
@@ -51,31 +52,50 @@ struct ContractState {
 std::string ContractKey(uint32_t origin_id, std::string_view contract_id);
 std::string DealKey(uint32_t origin_id, std::string_view deal_id);
 std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id);
+// The one state row `entry` reads and writes, by its event.
+std::string StateKey(const fb::Entry& entry, uint32_t origin_id);
+
+// What one accepted entry changes: the state row it writes and what the
+// views need to know (see views.h).
+struct Effect {
+  fb::Event event{};  // NONE
+  std::string key;    // the state row (StateKey)
+  std::string value;  // its new value
+  // Contract events: the contract before and after the entry (before is
+  // meaningless for a registration).
+  ContractState before;
+  ContractState after;
+  // The entry's business date: signed_on, amended_on, terminated_on,
+  // paid_on, or the deal's signed_on.
+  int32_t date = 0;
+  int64_t amount_fen = 0;  // a payment's or a deal's amount
+  uint8_t mode = 0;        // fb::DealMode of a deal
+};
 
 // Reads state through the rows not yet committed in the current batch.
 class StateOverlay {
  public:
+  // `store` may be null: the overlay then starts from empty state and keeps
+  // everything in memory (rebuilding views from the log).
   StateOverlay(const Store* store, uint32_t origin_id) : store_(store), origin_id_(origin_id) {}
 
-  // Checks `entry` (already statelessly valid) against the state so far and,
-  // if it is acceptable, records its effect in the overlay and in `batch`.
-  // On error nothing is recorded; the message names the field.
-  Status CheckAndApply(const fb::Entry& entry, uint64_t index, rocksdb::WriteBatch* batch);
+  // Checks `entry` (already statelessly valid, to be appended at `index`)
+  // against the state so far and returns its effect, changing nothing. The
+  // error message names the field.
+  StatusOr<Effect> Check(const fb::Entry& entry, uint64_t index) const;
 
-  // Forgets pending rows once their batch is committed (or abandoned).
-  void Clear() { pending_.clear(); }
+  // Records an effect from Check in the overlay and, unless null, in `batch`.
+  void Apply(const Effect& effect, rocksdb::WriteBatch* batch);
 
  private:
   // NotFound when absent in both the overlay and the store.
   StatusOr<std::string> Read(const std::string& key) const;
-  void Put(const std::string& key, std::string value, rocksdb::WriteBatch* batch);
-  StatusOr<ContractState> LiveContract(std::string_view contract_id) const;
-  Status Register(const fb::Entry& entry, uint64_t index, rocksdb::WriteBatch* batch);
-  Status Amend(const fb::Entry& entry, rocksdb::WriteBatch* batch);
-  Status Terminate(const fb::Entry& entry, rocksdb::WriteBatch* batch);
-  Status Pay(const fb::Entry& entry, rocksdb::WriteBatch* batch);
-  Status UniqueId(const std::string& key, std::string_view field, uint64_t index,
-                  rocksdb::WriteBatch* batch);
+  StatusOr<ContractState> LiveContract(std::string_view contract_id, std::string* key) const;
+  StatusOr<Effect> Register(const fb::Entry& entry, uint64_t index) const;
+  StatusOr<Effect> Amend(const fb::Entry& entry) const;
+  StatusOr<Effect> Terminate(const fb::Entry& entry) const;
+  StatusOr<Effect> Pay(const fb::Entry& entry) const;
+  StatusOr<Effect> UniqueId(std::string key, std::string_view field, uint64_t index) const;
 
   const Store* store_;
   uint32_t origin_id_;

@@ -96,11 +96,42 @@ Status WriteNewPrivateFile(const std::string& path, const char* data, size_t siz
 
 }  // namespace
 
-Hash Sha256(std::string_view data) {
-  // Fetching once avoids a provider lookup on every hash (OpenSSL 3 does an
-  // implicit fetch per call when given EVP_sha256()).
+namespace {
+
+// Fetching once avoids a provider lookup on every hash (OpenSSL 3 does an
+// implicit fetch per call when given EVP_sha256()).
+const EVP_MD* Sha256Md() {
   static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   if (sha256 == nullptr) DieOnOpenSslFailure("fetch SHA256");
+  return sha256;
+}
+
+}  // namespace
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1) {
+    DieOnOpenSslFailure("SHA256 init");
+  }
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Stream::Update(std::string_view data) {
+  if (EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1) DieOnOpenSslFailure("SHA256");
+}
+
+Hash Sha256Stream::Finish() {
+  Hash hash;
+  unsigned int size_bytes = 0;
+  if (EVP_DigestFinal_ex(ctx_, hash.data(), &size_bytes) != 1 || size_bytes != hash.size() ||
+      EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1) {
+    DieOnOpenSslFailure("SHA256");
+  }
+  return hash;
+}
+
+Hash Sha256(std::string_view data) {
+  const EVP_MD* sha256 = Sha256Md();
   Hash hash;
   unsigned int size_bytes = 0;
   if (EVP_Digest(data.data(), data.size(), hash.data(), &size_bytes, sha256, nullptr) != 1 ||

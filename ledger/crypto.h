@@ -20,7 +20,8 @@
 #include "ledger/encoding.h"
 #include "ledger/status.h"
 
-struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header.
+struct evp_pkey_st;    // OpenSSL's EVP_PKEY, kept out of this header.
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX.
 
 namespace ledger {
 
@@ -30,6 +31,21 @@ inline constexpr size_t kEd25519SeedBytes = 32;
 inline constexpr size_t kEd25519SignatureBytes = 64;
 
 Hash Sha256(std::string_view data);
+
+// SHA-256 of data given in pieces. Not copyable.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  // The hash of everything given; the stream starts over afterwards.
+  Hash Finish();
+
+ private:
+  evp_md_ctx_st* ctx_;
+};
 
 // An Ed25519 public key: the 32 raw bytes, and an EVP_PKEY built from them
 // once so that Verify does not rebuild it per call.

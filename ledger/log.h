@@ -37,7 +37,14 @@
 #include "ledger/status.h"
 #include "ledger/store.h"
 
+namespace rocksdb {
+class Snapshot;
+}
+
 namespace ledger {
+
+struct TotalsQuery;
+struct TotalsResult;
 
 struct Receipt {
   uint64_t index = 0;
@@ -101,6 +108,24 @@ class Log {
   StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
   StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
 
+  // The market ids whose logs this node holds, sorted.
+  StatusOr<std::vector<std::string>> Markets() const;
+  // Totals from the views (totals.h), as of the last durable batch, with the
+  // digest of the views they were read from.
+  StatusOr<TotalsResult> Totals(const TotalsQuery& query) const;
+  // The view digest (views.h) as of the last durable batch.
+  StatusOr<Hash> ViewDigest() const;
+
+  struct RebuildReport {
+    Hash before{};  // digest of the stored views
+    Hash after{};   // digest of the views recomputed from the logs
+    uint64_t entries = 0;
+  };
+  // Recomputes every view from the logs alone, replaces the stored rows with
+  // the result in one synced write, and reports both digests (equal unless
+  // the stored views were damaged). REQUIRES: !read_only, no Append running.
+  StatusOr<RebuildReport> RebuildViews();
+
   // Re-reads the whole local log and checks every entry against its stored
   // leaf hash, every stored subtree hash, every checkpoint's root and
   // signature, and the head. DataLoss names the first bad index.
@@ -124,6 +149,9 @@ class Log {
     uint64_t size = 0;  // the log size once it is durable
     bool wrote = false;
     Status status;  // why the batch as a whole failed
+    // Taken right after the batch was written: what readers may see once it
+    // is durable.
+    const rocksdb::Snapshot* snapshot = nullptr;
   };
   Log() = default;
   Status Load(const std::string& dir, const LogOptions& options);
@@ -132,6 +160,10 @@ class Log {
   void SyncLoop();
   // Gives each of the batch's accepted entries its final result.
   void Complete(Written& written, const Status& synced);
+  // The state readers see: a RocksDB snapshot of the last durable batch
+  // (null for a read-only log, whose latest state never changes).
+  std::shared_ptr<const rocksdb::Snapshot> DurableSnapshot() const;
+  void PublishSnapshot(const rocksdb::Snapshot* snapshot);
   std::string SignCheckpoint(uint64_t size, const Hash& root) const;
 
   std::unique_ptr<Store> store_;
@@ -151,6 +183,12 @@ class Log {
   // Set by the syncer when a WAL sync failed: what was written since may be
   // lost, so the log refuses further appends until it is reopened.
   std::atomic<bool> sync_failed_{false};
+
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const rocksdb::Snapshot> durable_snapshot_;
+  // The view digest of one snapshot (by sequence number), computed on demand.
+  mutable uint64_t digest_sequence_ = ~uint64_t{0};
+  mutable Hash digest_{};
 
   std::mutex mutex_;
   std::condition_variable queue_cv_;  // writer waits for work

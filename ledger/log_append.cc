@@ -1,5 +1,6 @@
 // The writer thread's half of Log: turning a drained queue into one durable,
 // signed WriteBatch.
+#include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <unordered_map>
@@ -10,6 +11,7 @@
 #include "ledger/log.h"
 #include "ledger/store_subtrees.h"
 #include "ledger/validate.h"
+#include "ledger/views.h"
 #include "schemas/entry_generated.h"
 
 namespace ledger {
@@ -19,10 +21,13 @@ namespace {
 // the caller adopts `frontier` and `size` only after the batch is durable.
 class BatchBuilder {
  public:
-  BatchBuilder(const Store* store, uint32_t origin_id, const Frontier& frontier, uint64_t size)
+  BatchBuilder(const Store* store, uint32_t origin_id, std::string market, const Frontier& frontier,
+               uint64_t size)
       : store_(store),
         origin_id_(origin_id),
+        market_(std::move(market)),
         overlay_(store, origin_id),
+        views_(store),
         tiles_(store, origin_id),
         frontier_(frontier),
         size_(size) {}
@@ -30,9 +35,11 @@ class BatchBuilder {
   // REQUIRES: Precheck(bytes) returned leaf_hash.
   StatusOr<Receipt> Add(const std::string& bytes, const Hash& leaf_hash);
 
-  // Completes the batch with the hash tiles; call once, before writing it.
+  // Completes the batch with the hash tiles and view rows; call once, before
+  // writing it.
   rocksdb::WriteBatch* Finish() {
     tiles_.Flush(&batch_);
+    views_.Flush(&batch_);
     return &batch_;
   }
   rocksdb::WriteBatch* batch() { return &batch_; }
@@ -47,7 +54,9 @@ class BatchBuilder {
 
   const Store* store_;
   uint32_t origin_id_;
+  std::string market_;
   StateOverlay overlay_;
+  ViewAccumulator views_;
   TileWriter tiles_;
   Frontier frontier_;
   uint64_t size_;
@@ -87,7 +96,9 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
   }
   if (earlier.status().code() != Status::Code::kNotFound) return earlier.status();
 
-  LEDGER_RETURN_IF_ERROR(overlay_.CheckAndApply(*entry, size_, &batch_));
+  LEDGER_ASSIGN_OR_RETURN(Effect effect, overlay_.Check(*entry, size_));
+  LEDGER_RETURN_IF_ERROR(views_.Add(market_, effect));
+  overlay_.Apply(effect, &batch_);
   Receipt receipt;
   receipt.index = size_;
   receipt.leaf_hash = leaf_hash;
@@ -136,7 +147,7 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
     }
     return written;
   }
-  BatchBuilder builder(store_.get(), local_origin_id_, frontier_, written_size_);
+  BatchBuilder builder(store_.get(), local_origin_id_, market_id_, frontier_, written_size_);
   uint64_t signed_size = last_checkpoint_size_;
   std::vector<Receipt*> unsigned_receipts;
   auto sign_up_to = [&](uint64_t size, const Hash& root) {
@@ -180,6 +191,7 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   written.status = store_->Write(builder.Finish(), /*sync=*/false);
   if (!written.status.ok()) return written;
   written.wrote = true;
+  written.snapshot = store_->db()->GetSnapshot();
   written.size = builder.size();
   frontier_ = builder.frontier();
   last_checkpoint_size_ = signed_size;

@@ -1,0 +1,135 @@
+// Views: transaction volume as a deterministic fold over the logs of every
+// origin a node holds (DESIGN.md section 5).
+//
+// Each accepted entry adds a delta to at most two rows, posted in the month
+// of the entry's business date (never the clock), so every node that holds
+// the same entries holds the same rows whatever order they arrived in:
+//   registration  volume and flow row of month(signed_on):
+//                 contracts +1, contract and tech amount +amounts
+//   amendment     month(amended_on): amounts + (new - old)
+//   termination   month(terminated_on): contracts -1, amounts - current
+//                 amounts, terminated +1 (the contract leaves the totals from
+//                 its termination on; its payments stay)
+//   payment       month(paid_on): payments +amount
+//   deal          deal row of month(signed_on): deals +1, amount +amount
+// A month can therefore hold negative counts: a termination in March of a
+// contract signed in January shows in March. Totals over any range that
+// covers both are exact.
+//
+// Rows of the `views` column family (on-disk format and digest input; never
+// change). market is the market id, m its length in one byte; integers are
+// big-endian, amounts are fen, counts and amounts two's-complement int64:
+//   'v' m market month(4) type(1) field(1)               -> volume value
+//   'f' m market month(4) seller_region(4) buyer_region(4) -> volume value
+//   'd' m market month(4) mode(1)                         -> deal value
+//   volume value: contracts contract_fen tech_fen paid_fen terminated (5x8)
+//   deal value:   deals amount_fen (2x8)
+// month is YYYYMM (202109). A row whose values are all zero is deleted.
+//
+// View digest: SHA-256 over every row in key order, each row as
+//   key_length(4) key value_length(4) value
+// (the empty view hashes the empty string). Two nodes, or an auditor with
+// its own fold, compare views by comparing digests.
+//
+// Thread-safety: a ViewAccumulator belongs to one thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "ledger/contracts.h"
+#include "ledger/crypto.h"
+#include "ledger/encoding.h"
+#include "ledger/status.h"
+
+namespace rocksdb {
+class Iterator;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace ledger {
+
+class Store;
+
+enum class ViewKind : char { kVolume = 'v', kFlow = 'f', kDeal = 'd' };
+
+// Values of one row. Volume and flow rows use all five, deal rows the first
+// two (deals, amount_fen).
+struct ViewValues {
+  static constexpr size_t kVolumeFields = 5;
+  static constexpr size_t kDealFields = 2;
+  enum Field { kContracts = 0, kContractFen, kTechFen, kPaidFen, kTerminated };
+  std::array<int64_t, kVolumeFields> v{};
+
+  bool IsZero() const;
+  // Checked: on int64 overflow returns false and leaves *this unchanged.
+  [[nodiscard]] bool Add(const ViewValues& delta);
+  std::string Encode(ViewKind kind) const;
+  static StatusOr<ViewValues> Decode(ViewKind kind, std::string_view bytes);
+};
+
+// A decoded row key.
+struct ViewKey {
+  ViewKind kind = ViewKind::kVolume;
+  std::string market;
+  int32_t month = 0;           // YYYYMM
+  uint8_t type = 0;            // volume: fb::ContractType
+  uint8_t field = 0;           // volume: fb::TechField
+  uint32_t seller_region = 0;  // flow
+  uint32_t buyer_region = 0;   // flow
+  uint8_t mode = 0;            // deal: fb::DealMode
+
+  std::string Encode() const;
+  static StatusOr<ViewKey> Decode(std::string_view bytes);
+};
+
+// The start of every row of `kind` for `market` from `month` on, for seeks.
+std::string ViewKeyPrefix(ViewKind kind, std::string_view market, int32_t month);
+
+// Folds effects into rows. With a store, rows start from their stored values
+// (read once per row); without, from empty.
+class ViewAccumulator {
+ public:
+  explicit ViewAccumulator(const Store* store) : store_(store) {}
+
+  // Adds the deltas of one accepted entry of `market`. All or nothing: on
+  // overflow (OutOfRange, naming the total) no row changes.
+  Status Add(std::string_view market, const Effect& effect);
+
+  // Puts every row changed since the last Flush into `batch` (deleting rows
+  // that became zero).
+  void Flush(rocksdb::WriteBatch* batch);
+
+  // Every row held, encoded, in key order (zero rows left out). For a
+  // store-less accumulator this is the whole view.
+  std::map<std::string, std::string> EncodedRows() const;
+
+ private:
+  struct Row {
+    ViewValues values;
+    bool dirty = false;
+  };
+  StatusOr<Row*> Load(const std::string& key);
+
+  const Store* store_;
+  std::map<std::string, Row> rows_;
+};
+
+// SHA-256 of rows given in key order, encoded as above.
+class ViewDigester {
+ public:
+  void AddRow(std::string_view key, std::string_view value);
+  Hash Finish() { return sha_.Finish(); }
+
+ private:
+  Sha256Stream sha_;
+};
+
+// The digest of the rows of `it` (an iterator over the views column family),
+// from its start to its end.
+StatusOr<Hash> DigestViews(rocksdb::Iterator* it);
+
+}  // namespace ledger
