@@ -97,6 +97,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   store_options.read_only = options.read_only;
   LEDGER_ASSIGN_OR_RETURN(store_, Store::Open(DatabasePath(dir), store_options));
   append_piece_entries_ = options.append_piece_entries;
+  benchmark_without_views_ = options.benchmark_without_views;
 
   LEDGER_ASSIGN_OR_RETURN(std::string id, store_->Get(Column::kOrigins, kLocalOriginKey));
   if (id.size() != 4) return Status::DataLoss("origins: local origin id has a bad size");
@@ -117,6 +118,16 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   size_.store(size, std::memory_order_release);
   last_checkpoint_size_ = size;
   written_size_ = size;
+  // Damaged views do not stop the node: the log is intact, queries report the
+  // damage, and `ledgerctl views rebuild` repairs it.
+  Status views = LoadViewRows(*store_, &durable_views_);
+  if (views.code() == Status::Code::kDataLoss) {
+    views_damage_ = Status::DataLoss("views are damaged (" + views.message() +
+                                     "); run `ledgerctl views rebuild`");
+    views_damaged_.store(true, std::memory_order_release);
+  } else if (!views.ok()) {
+    return views;
+  }
   if (options.read_only) return Status::Ok();
 
   LEDGER_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::LoadPem(KeyPath(dir)));
@@ -124,6 +135,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
     return Status::FailedPrecondition(KeyPath(dir) + " does not match the log's verifier key");
   }
   signer_ = std::make_unique<NoteSigner>(origin_, std::move(key));
+  written_views_ = durable_views_;
   // What recovery replayed from the WAL counts as durable from here on.
   LEDGER_RETURN_IF_ERROR(store_->SyncWal());
   PublishSnapshot(store_->db()->GetSnapshot());
@@ -282,6 +294,11 @@ void Log::Complete(Written& written, const Status& synced) {
         result->checkpoint_size = written.size;
       }
     }
+  }
+  if (failure.ok() && !written.view_changes.empty()) {
+    std::unique_lock<std::shared_mutex> lock(views_mutex_);
+    ApplyViewChanges(written.view_changes, &durable_views_);
+    ++views_version_;
   }
   if (failure.ok()) size_.store(written.size, std::memory_order_release);
   if (written.snapshot != nullptr) {

@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "ledger/merkle.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
+#include "ledger/views.h"
 
 namespace rocksdb {
 class Snapshot;
@@ -67,6 +69,9 @@ struct LogOptions {
   // as soon as it is prechecked, so checking and committing overlap. 0 hands
   // over the whole call at once (one batch, unless others are queued).
   size_t append_piece_entries = 256;
+  // Benchmark baseline only: appends leave the views untouched, so they no
+  // longer agree with the log (`ledgerctl views rebuild` repairs them).
+  bool benchmark_without_views = false;
 };
 
 // The files of a node's data directory.
@@ -152,6 +157,8 @@ class Log {
     // Taken right after the batch was written: what readers may see once it
     // is durable.
     const rocksdb::Snapshot* snapshot = nullptr;
+    // The view rows the batch changed, for the readers' copy.
+    std::vector<std::pair<std::string, ViewValues>> view_changes;
   };
   Log() = default;
   Status Load(const std::string& dir, const LogOptions& options);
@@ -164,6 +171,8 @@ class Log {
   // (null for a read-only log, whose latest state never changes).
   std::shared_ptr<const rocksdb::Snapshot> DurableSnapshot() const;
   void PublishSnapshot(const rocksdb::Snapshot* snapshot);
+  // REQUIRES: views_mutex_ held (shared is enough).
+  Hash DigestLocked() const;
   std::string SignCheckpoint(uint64_t size, const Hash& root) const;
 
   std::unique_ptr<Store> store_;
@@ -173,6 +182,7 @@ class Log {
   std::string vkey_;
   uint32_t local_origin_id_ = 0;
   size_t append_piece_entries_ = 0;
+  bool benchmark_without_views_ = false;
   std::atomic<uint64_t> size_{0};
 
   // Owned by the writer thread once started: the state after the last
@@ -180,14 +190,26 @@ class Log {
   Frontier frontier_;
   uint64_t last_checkpoint_size_ = 0;
   uint64_t written_size_ = 0;
+  ViewRows written_views_;
   // Set by the syncer when a WAL sync failed: what was written since may be
   // lost, so the log refuses further appends until it is reopened.
   std::atomic<bool> sync_failed_{false};
 
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const rocksdb::Snapshot> durable_snapshot_;
-  // The view digest of one snapshot (by sequence number), computed on demand.
-  mutable uint64_t digest_sequence_ = ~uint64_t{0};
+
+  // The views as of the last durable batch, for queries: a copy of the
+  // views column family kept in memory (it is small), changed by the syncer.
+  mutable std::shared_mutex views_mutex_;
+  ViewRows durable_views_;
+  uint64_t views_version_ = 0;  // counts changes to durable_views_
+  // Not OK when stored rows did not decode at open: queries and appends
+  // (which would build on the damage) fail with it until RebuildViews.
+  Status views_damage_;
+  std::atomic<bool> views_damaged_{false};
+  // The digest of durable_views_ at one version, computed on demand.
+  mutable std::mutex digest_mutex_;
+  mutable uint64_t digest_version_ = ~uint64_t{0};
   mutable Hash digest_{};
 
   std::mutex mutex_;

@@ -21,13 +21,14 @@ namespace {
 // the caller adopts `frontier` and `size` only after the batch is durable.
 class BatchBuilder {
  public:
-  BatchBuilder(const Store* store, uint32_t origin_id, std::string market, const Frontier& frontier,
-               uint64_t size)
+  BatchBuilder(const Store* store, uint32_t origin_id, std::string market, bool with_views,
+               const ViewRows* views, const Frontier& frontier, uint64_t size)
       : store_(store),
+        with_views_(with_views),
         origin_id_(origin_id),
         market_(std::move(market)),
         overlay_(store, origin_id),
-        views_(store),
+        views_(views),
         tiles_(store, origin_id),
         frontier_(frontier),
         size_(size) {}
@@ -39,10 +40,12 @@ class BatchBuilder {
   // writing it.
   rocksdb::WriteBatch* Finish() {
     tiles_.Flush(&batch_);
-    views_.Flush(&batch_);
+    view_changes_ = views_.Flush(&batch_, store_->handle(Column::kViews));
     return &batch_;
   }
   rocksdb::WriteBatch* batch() { return &batch_; }
+  // The view rows Finish wrote.
+  std::vector<std::pair<std::string, ViewValues>>& view_changes() { return view_changes_; }
   // Not OK once the batch must be abandoned as a whole.
   const Status& fatal() const { return fatal_; }
   const Frontier& frontier() const { return frontier_; }
@@ -53,6 +56,7 @@ class BatchBuilder {
   StatusOr<Receipt> EarlierReceipt(const std::string& request_id) const;
 
   const Store* store_;
+  bool with_views_;
   uint32_t origin_id_;
   std::string market_;
   StateOverlay overlay_;
@@ -62,6 +66,7 @@ class BatchBuilder {
   uint64_t size_;
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, Receipt> batch_requests_;
+  std::vector<std::pair<std::string, ViewValues>> view_changes_;
   Status fatal_;
 };
 
@@ -97,7 +102,7 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
   if (earlier.status().code() != Status::Code::kNotFound) return earlier.status();
 
   LEDGER_ASSIGN_OR_RETURN(Effect effect, overlay_.Check(*entry, size_));
-  LEDGER_RETURN_IF_ERROR(views_.Add(market_, effect));
+  if (with_views_) LEDGER_RETURN_IF_ERROR(views_.Add(market_, effect));
   overlay_.Apply(effect, &batch_);
   Receipt receipt;
   receipt.index = size_;
@@ -139,15 +144,21 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   Written written;
   written.requests = std::move(requests);
   written.size = written_size_;
-  if (sync_failed_.load(std::memory_order_acquire)) {
-    written.status = Status::Unavailable(
-        "log stopped after a failed WAL sync; reopen it to recover what is durable");
+  if (sync_failed_.load(std::memory_order_acquire) ||
+      views_damaged_.load(std::memory_order_acquire)) {
+    written.status =
+        sync_failed_.load(std::memory_order_acquire)
+            ? Status::Unavailable(
+                  "log stopped after a failed WAL sync; reopen it to recover what is durable")
+            : Status::FailedPrecondition(
+                  "appends refused: the stored views are damaged; run `ledgerctl views rebuild`");
     for (Request* request : written.requests) {
       request->results.assign(request->entries.size(), written.status);
     }
     return written;
   }
-  BatchBuilder builder(store_.get(), local_origin_id_, market_id_, frontier_, written_size_);
+  BatchBuilder builder(store_.get(), local_origin_id_, market_id_, !benchmark_without_views_,
+                       &written_views_, frontier_, written_size_);
   uint64_t signed_size = last_checkpoint_size_;
   std::vector<Receipt*> unsigned_receipts;
   auto sign_up_to = [&](uint64_t size, const Hash& root) {
@@ -191,6 +202,8 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   written.status = store_->Write(builder.Finish(), /*sync=*/false);
   if (!written.status.ok()) return written;
   written.wrote = true;
+  ApplyViewChanges(builder.view_changes(), &written_views_);
+  written.view_changes = std::move(builder.view_changes());
   written.snapshot = store_->db()->GetSnapshot();
   written.size = builder.size();
   frontier_ = builder.frontier();

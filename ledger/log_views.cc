@@ -55,36 +55,36 @@ StatusOr<std::vector<std::string>> Log::Markets() const {
 }
 
 StatusOr<TotalsResult> Log::Totals(const TotalsQuery& query) const {
-  std::shared_ptr<const rocksdb::Snapshot> snapshot = DurableSnapshot();
   LEDGER_ASSIGN_OR_RETURN(std::vector<std::string> held, Markets());
-  LEDGER_ASSIGN_OR_RETURN(TotalsResult result, QueryTotals(*store_, snapshot.get(), held, query));
-  LEDGER_ASSIGN_OR_RETURN(result.digest, ViewDigest());
+  std::shared_lock<std::shared_mutex> lock(views_mutex_);
+  LEDGER_RETURN_IF_ERROR(views_damage_);
+  LEDGER_ASSIGN_OR_RETURN(TotalsResult result, QueryTotals(durable_views_, held, query));
+  result.digest = DigestLocked();
   return result;
 }
 
 StatusOr<Hash> Log::ViewDigest() const {
-  std::shared_ptr<const rocksdb::Snapshot> snapshot = DurableSnapshot();
-  uint64_t sequence =
-      snapshot ? snapshot->GetSequenceNumber() : store_->db()->GetLatestSequenceNumber();
-  {
-    std::lock_guard<std::mutex> lock(snapshot_mutex_);
-    if (sequence == digest_sequence_) return digest_;
+  std::shared_lock<std::shared_mutex> lock(views_mutex_);
+  LEDGER_RETURN_IF_ERROR(views_damage_);
+  return DigestLocked();
+}
+
+Hash Log::DigestLocked() const {
+  std::lock_guard<std::mutex> cache(digest_mutex_);
+  if (digest_version_ != views_version_) {
+    digest_ = DigestViews(durable_views_);
+    digest_version_ = views_version_;
   }
-  rocksdb::ReadOptions options;
-  options.snapshot = snapshot.get();
-  options.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(options, store_->handle(Column::kViews)));
-  LEDGER_ASSIGN_OR_RETURN(Hash digest, DigestViews(it.get()));
-  std::lock_guard<std::mutex> lock(snapshot_mutex_);
-  digest_sequence_ = sequence;
-  digest_ = digest;
-  return digest;
+  return digest_;
 }
 
 StatusOr<Log::RebuildReport> Log::RebuildViews() {
   RebuildReport report;
-  LEDGER_ASSIGN_OR_RETURN(report.before, ViewDigest());
+  {
+    // The digest of what is stored, damaged rows left out.
+    std::shared_lock<std::shared_mutex> lock(views_mutex_);
+    report.before = DigestLocked();
+  }
   LEDGER_ASSIGN_OR_RETURN(std::vector<HeldOrigin> origins, HeldOrigins(*store_, nullptr));
   ViewAccumulator views(nullptr);
   rocksdb::ReadOptions options;
@@ -116,18 +116,24 @@ StatusOr<Log::RebuildReport> Log::RebuildViews() {
     }
   }
 
-  ViewDigester digester;
   rocksdb::WriteBatch batch;
   auto* column = store_->handle(Column::kViews);
   // Every row key starts with 'd', 'f' or 'v'.
   batch.DeleteRange(column, std::string(1, '\0'), std::string(1, '\x7f')).PermitUncheckedError();
-  for (const auto& [key, value] : views.EncodedRows()) {
-    digester.AddRow(key, value);
-    batch.Put(column, key, value).PermitUncheckedError();
+  ViewRows rebuilt;
+  for (const auto& [key, values] : views.Flush(nullptr, column)) {
+    if (values.IsZero()) continue;
+    batch.Put(column, key, values.Encode(static_cast<ViewKind>(key[0]))).PermitUncheckedError();
+    rebuilt.emplace_hint(rebuilt.end(), key, values);
   }
-  report.after = digester.Finish();
+  report.after = DigestViews(rebuilt);
   LEDGER_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
-  PublishSnapshot(store_->db()->GetSnapshot());
+  written_views_ = rebuilt;
+  std::unique_lock<std::shared_mutex> lock(views_mutex_);
+  durable_views_ = std::move(rebuilt);
+  ++views_version_;
+  views_damage_ = Status::Ok();
+  views_damaged_.store(false, std::memory_order_release);
   return report;
 }
 

@@ -1,15 +1,11 @@
 #include "ledger/totals.h"
 
-#include <rocksdb/db.h>
-
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "ledger/money.h"
-#include "ledger/rocksdb_status.h"
-#include "ledger/store.h"
 #include "schemas/entry_generated.h"
 
 namespace ledger {
@@ -37,8 +33,10 @@ void GroupKey(const ViewKey& key, const std::vector<Dimension>& by, std::string*
   for (Dimension dimension : by) {
     switch (dimension) {
       case Dimension::kMarket:
-        order->push_back(static_cast<char>(key.market.size()));
+        // Market ids hold no NUL: the terminator keeps "xi" before "xian"
+        // and ends the id where the next dimension begins.
         *order += key.market;
+        order->push_back('\0');
         text->push_back(key.market);
         break;
       case Dimension::kMonth:
@@ -138,8 +136,8 @@ StatusOr<int32_t> ParseMonth(std::string_view text) {
   return year * 100 + month;
 }
 
-StatusOr<TotalsResult> QueryTotals(const Store& store, const rocksdb::Snapshot* snapshot,
-                                   const std::vector<std::string>& held, const TotalsQuery& query) {
+StatusOr<TotalsResult> QueryTotals(const ViewRows& rows, const std::vector<std::string>& held,
+                                   const TotalsQuery& query) {
   LEDGER_ASSIGN_OR_RETURN(ViewKind kind, KindFor(query));
   if (query.from_month > query.to_month) {
     return Status::InvalidArgument("--from is after --to");
@@ -157,28 +155,21 @@ StatusOr<TotalsResult> QueryTotals(const Store& store, const rocksdb::Snapshot* 
   result.by = query.by;
   result.deals = query.deals;
   std::map<std::string, TotalsRow> groups;
-  rocksdb::ReadOptions options;
-  options.snapshot = snapshot;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(options, store.handle(Column::kViews)));
   for (const std::string& market : markets) {
     std::string prefix = ViewKeyPrefix(kind, market, 0).substr(0, 2 + market.size());
-    for (it->Seek(ViewKeyPrefix(kind, market, query.from_month));
-         it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      LEDGER_ASSIGN_OR_RETURN(ViewKey key, ViewKey::Decode(it->key().ToStringView()));
+    for (auto it = rows.lower_bound(ViewKeyPrefix(kind, market, query.from_month));
+         it != rows.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+      LEDGER_ASSIGN_OR_RETURN(ViewKey key, ViewKey::Decode(it->first));
       if (key.month > query.to_month) break;
-      LEDGER_ASSIGN_OR_RETURN(ViewValues values,
-                              ViewValues::Decode(kind, it->value().ToStringView()));
       std::string order;
       std::vector<std::string> text;
       GroupKey(key, query.by, &order, &text);
       auto [group, inserted] = groups.try_emplace(order);
       if (inserted) group->second.keys = std::move(text);
-      if (!group->second.values.Add(values) || !result.total.Add(values)) {
+      if (!group->second.values.Add(it->second) || !result.total.Add(it->second)) {
         return Status::OutOfRange("totals: a sum overflows int64 fen");
       }
     }
-    if (!it->status().ok()) return FromRocksDb(it->status(), "views");
   }
   result.rows.reserve(groups.size());
   for (auto& [order, row] : groups) result.rows.push_back(std::move(row));

@@ -8,7 +8,7 @@
 // (market, month) total. Deal totals (--deals) come from deal rows, grouped
 // by market, month or mode.
 //
-// Thread-safety: pure functions over a store snapshot.
+// Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +20,7 @@
 #include "ledger/status.h"
 #include "ledger/views.h"
 
-namespace rocksdb {
-class Snapshot;
-}
-
 namespace ledger {
-
-class Store;
 
 enum class Dimension { kMarket, kMonth, kType, kField, kSellerRegion, kBuyerRegion, kMode };
 
@@ -55,16 +49,15 @@ struct TotalsResult {
   bool deals = false;
   std::vector<TotalsRow> rows;  // ordered by key (markets by id, months in time)
   ViewValues total;
-  Hash digest{};  // of the views the answer was read from
+  Hash digest{};  // of the views the answer was read from (set by Log::Totals)
 };
 
-// Answers `query` from the rows visible in `snapshot` (null: the latest).
-// `held` lists the markets whose logs the store holds; asking for another is
-// NotFound. Grouping that the rows cannot answer (a region together with type
-// or field, or a deal dimension with contracts) is InvalidArgument. A sum that
-// would overflow int64 fen is OutOfRange.
-StatusOr<TotalsResult> QueryTotals(const Store& store, const rocksdb::Snapshot* snapshot,
-                                   const std::vector<std::string>& held, const TotalsQuery& query);
+// Answers `query` from `rows`. `held` lists the markets whose logs the store holds; asking for
+// another is NotFound. Grouping that the rows cannot answer (a region together with type or field,
+// or a deal dimension with contracts) is InvalidArgument. A sum that would overflow int64 fen is
+// OutOfRange.
+StatusOr<TotalsResult> QueryTotals(const ViewRows& rows, const std::vector<std::string>& held,
+                                   const TotalsQuery& query);
 
 // How amounts are shown in tables: 元, 万元 (10^4 yuan) or 亿元 (10^8 yuan).
 enum class Unit { kYuan, kWan, kYi };

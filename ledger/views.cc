@@ -1,7 +1,10 @@
 #include "ledger/views.h"
 
+#include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
+
+#include <memory>
 
 #include "ledger/civil_date.h"
 #include "ledger/money.h"
@@ -116,18 +119,36 @@ StatusOr<ViewKey> ViewKey::Decode(std::string_view bytes) {
   return key;
 }
 
-StatusOr<ViewAccumulator::Row*> ViewAccumulator::Load(const std::string& key) {
+Status LoadViewRows(const Store& store, ViewRows* rows) {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(options, store.handle(Column::kViews)));
+  rows->clear();
+  Status damage;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    StatusOr<ViewKey> decoded = ViewKey::Decode(key);
+    StatusOr<ViewValues> values =
+        decoded.ok() ? ViewValues::Decode(decoded->kind, it->value().ToStringView())
+                     : StatusOr<ViewValues>(decoded.status());
+    if (!values.ok()) {
+      if (damage.ok()) damage = values.status().WithContext("row " + HexEncode(key));
+      continue;
+    }
+    rows->emplace_hint(rows->end(), std::string(key), *values);
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "views");
+  return damage;
+}
+
+ViewAccumulator::Row* ViewAccumulator::Load(const std::string& key) {
   auto it = rows_.find(key);
   if (it != rows_.end()) return &it->second;
   Row row;
-  if (store_ != nullptr) {
-    StatusOr<std::string> stored = store_->Get(Column::kViews, key);
-    if (stored.ok()) {
-      LEDGER_ASSIGN_OR_RETURN(row.values,
-                              ViewValues::Decode(static_cast<ViewKind>(key[0]), *stored));
-    } else if (stored.status().code() != Status::Code::kNotFound) {
-      return stored.status();
-    }
+  if (base_ != nullptr) {
+    auto stored = base_->find(key);
+    if (stored != base_->end()) row.values = stored->second;
   }
   return &rows_.emplace(key, row).first->second;
 }
@@ -177,15 +198,15 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
     ViewKey deal{.kind = ViewKind::kDeal, .market = std::string(market)};
     deal.month = MonthOf(effect.date);
     deal.mode = effect.mode;
-    LEDGER_ASSIGN_OR_RETURN(Row * row, Load(deal.Encode()));
+    Row* row = Load(deal.Encode());
     if (!row->values.Add(Delta({1, effect.amount_fen}))) {
       return Status::OutOfRange("views: deal totals of " + std::string(market) + " overflow");
     }
     row->dirty = true;
     return Status::Ok();
   }
-  LEDGER_ASSIGN_OR_RETURN(Row * volume_row, Load(volume.Encode()));
-  LEDGER_ASSIGN_OR_RETURN(Row * flow_row, Load(flow.Encode()));
+  Row* volume_row = Load(volume.Encode());
+  Row* flow_row = Load(flow.Encode());
   ViewValues new_volume = volume_row->values;
   ViewValues new_flow = flow_row->values;
   if (!new_volume.Add(delta) || !new_flow.Add(delta)) {
@@ -204,17 +225,33 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
   return Status::Ok();
 }
 
-void ViewAccumulator::Flush(rocksdb::WriteBatch* batch) {
-  auto* views = store_->handle(Column::kViews);
+std::vector<std::pair<std::string, ViewValues>> ViewAccumulator::Flush(
+    rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* views) {
+  std::vector<std::pair<std::string, ViewValues>> changes;
   for (auto& [key, row] : rows_) {
     if (!row.dirty) continue;
-    if (row.values.IsZero()) {
-      batch->Delete(views, key).PermitUncheckedError();
-    } else {
-      batch->Put(views, key, row.values.Encode(static_cast<ViewKind>(key[0])))
-          .PermitUncheckedError();
+    if (batch != nullptr) {
+      if (row.values.IsZero()) {
+        batch->Delete(views, key).PermitUncheckedError();
+      } else {
+        batch->Put(views, key, row.values.Encode(static_cast<ViewKind>(key[0])))
+            .PermitUncheckedError();
+      }
     }
+    changes.emplace_back(key, row.values);
     row.dirty = false;
+  }
+  return changes;
+}
+
+void ApplyViewChanges(const std::vector<std::pair<std::string, ViewValues>>& changes,
+                      ViewRows* rows) {
+  for (const auto& [key, values] : changes) {
+    if (values.IsZero()) {
+      rows->erase(key);
+    } else {
+      (*rows)[key] = values;
+    }
   }
 }
 
@@ -237,12 +274,11 @@ void ViewDigester::AddRow(std::string_view key, std::string_view value) {
   sha_.Update(value);
 }
 
-StatusOr<Hash> DigestViews(rocksdb::Iterator* it) {
+Hash DigestViews(const ViewRows& rows) {
   ViewDigester digester;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    digester.AddRow(it->key().ToStringView(), it->value().ToStringView());
+  for (const auto& [key, values] : rows) {
+    digester.AddRow(key, values.Encode(static_cast<ViewKind>(key[0])));
   }
-  if (!it->status().ok()) return FromRocksDb(it->status(), "views");
   return digester.Finish();
 }
 

@@ -39,6 +39,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ledger/contracts.h"
 #include "ledger/crypto.h"
@@ -46,7 +48,7 @@
 #include "ledger/status.h"
 
 namespace rocksdb {
-class Iterator;
+class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -89,22 +91,33 @@ struct ViewKey {
 // The start of every row of `kind` for `market` from `month` on, for seeks.
 std::string ViewKeyPrefix(ViewKind kind, std::string_view market, int32_t month);
 
-// Folds effects into rows. With a store, rows start from their stored values
-// (read once per row); without, from empty.
+// Every row of the views in key order: the whole projection, small enough to
+// keep in memory (rows grow with markets x months x types x fields and region
+// pairs, not with entries). Values are never all zero.
+using ViewRows = std::map<std::string, ViewValues>;
+
+// Reads every row of the views column family into *rows. A row that does not
+// decode is left out and reported as DataLoss after the rest are read, so a
+// damaged view can still be rebuilt from the log.
+Status LoadViewRows(const Store& store, ViewRows* rows);
+
+// Folds effects into rows, starting from `base` (null: empty), which it does
+// not change.
 class ViewAccumulator {
  public:
-  explicit ViewAccumulator(const Store* store) : store_(store) {}
+  explicit ViewAccumulator(const ViewRows* base) : base_(base) {}
 
   // Adds the deltas of one accepted entry of `market`. All or nothing: on
   // overflow (OutOfRange, naming the total) no row changes.
   Status Add(std::string_view market, const Effect& effect);
 
-  // Puts every row changed since the last Flush into `batch` (deleting rows
-  // that became zero).
-  void Flush(rocksdb::WriteBatch* batch);
+  // The rows changed since the last Flush, with their new values (all zero:
+  // the row is to be deleted); puts them into `batch` unless it is null.
+  std::vector<std::pair<std::string, ViewValues>> Flush(rocksdb::WriteBatch* batch,
+                                                        rocksdb::ColumnFamilyHandle* views);
 
-  // Every row held, encoded, in key order (zero rows left out). For a
-  // store-less accumulator this is the whole view.
+  // Every row held, encoded, in key order (zero rows left out). For an
+  // accumulator without a base this is the whole view.
   std::map<std::string, std::string> EncodedRows() const;
 
  private:
@@ -112,11 +125,15 @@ class ViewAccumulator {
     ViewValues values;
     bool dirty = false;
   };
-  StatusOr<Row*> Load(const std::string& key);
+  Row* Load(const std::string& key);
 
-  const Store* store_;
+  const ViewRows* base_;
   std::map<std::string, Row> rows_;
 };
+
+// Applies changes from ViewAccumulator::Flush to `rows`.
+void ApplyViewChanges(const std::vector<std::pair<std::string, ViewValues>>& changes,
+                      ViewRows* rows);
 
 // SHA-256 of rows given in key order, encoded as above.
 class ViewDigester {
@@ -128,8 +145,6 @@ class ViewDigester {
   Sha256Stream sha_;
 };
 
-// The digest of the rows of `it` (an iterator over the views column family),
-// from its start to its end.
-StatusOr<Hash> DigestViews(rocksdb::Iterator* it);
+Hash DigestViews(const ViewRows& rows);
 
 }  // namespace ledger

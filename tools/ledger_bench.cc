@@ -1,6 +1,7 @@
 // ledger-bench: measures the ledger and prints one JSON line per figure.
 //
 //   ledger-bench append [--entries N] [--dir DIR]
+//   ledger-bench query [--entries N] [--queries Q] [--dir DIR]
 //
 // Entries are built before the clock starts (that is the client's work);
 // what is timed is the node's: validation, hashing, one WriteBatch with a
@@ -15,6 +16,8 @@
 
 #include "ledger/entry_json.h"
 #include "ledger/log.h"
+#include "ledger/totals.h"
+#include "tools/workload.h"
 
 namespace ledger::bench {
 namespace {
@@ -61,11 +64,31 @@ std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) 
   return entries;
 }
 
-std::unique_ptr<Log> FreshLog(const std::string& dir) {
+// A realistic mix of events (registrations, payments, amendments,
+// terminations, deals over a year, many view rows), built before timing.
+std::vector<std::string> MakeWorkload(uint64_t seed, uint64_t count) {
+  tools::Workload workload(tools::WorkloadOptions{.seed = seed});
+  JsonOptions options;
+  options.recorded_at_ms = 1632787200000;
+  options.default_actor = "bench";
+  std::vector<std::string> entries;
+  entries.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    auto bytes = EntryFromJson(workload.Next(), options);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "ledger-bench: workload: %s\n", bytes.status().ToString().c_str());
+      std::exit(2);
+    }
+    entries.push_back(std::move(*bytes));
+  }
+  return entries;
+}
+
+std::unique_ptr<Log> FreshLog(const std::string& dir, LogOptions log_options = LogOptions()) {
   std::filesystem::remove_all(dir);
   auto vkey = Log::Init(dir, "bench", "techmarket.cn/bench");
   auto log =
-      vkey.ok() ? Log::Open(dir, LogOptions()) : StatusOr<std::unique_ptr<Log>>(vkey.status());
+      vkey.ok() ? Log::Open(dir, log_options) : StatusOr<std::unique_ptr<Log>>(vkey.status());
   if (!log.ok()) {
     std::fprintf(stderr, "ledger-bench: %s\n", log.status().ToString().c_str());
     std::exit(2);
@@ -80,10 +103,8 @@ void Print(nlohmann::ordered_json line) {
 
 // `callers` threads each append calls of 1000 entries; with more than one,
 // calls queue behind each other and the writer commits them together while
-// the callers precheck the next ones.
-void BenchBatched(const std::string& dir, uint64_t count, int callers) {
-  auto entries = MakeEntries("B" + std::to_string(callers) + "-", count);
-  auto log = FreshLog(dir);
+// the callers precheck the next ones. Returns entries/s.
+double AppendAll(Log* log, const std::vector<std::string>& entries, int callers) {
   constexpr size_t kPerCall = 1000;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -95,21 +116,134 @@ void BenchBatched(const std::string& dir, uint64_t count, int callers) {
         std::vector<std::string> call(entries.begin() + i,
                                       entries.begin() + std::min(entries.size(), i + kPerCall));
         for (const auto& result : log->Append(std::move(call))) {
-          if (!result.ok()) failed = true;
+          if (!result.ok()) {
+            if (!failed.exchange(true)) {
+              std::fprintf(stderr, "ledger-bench: append: %s\n",
+                           result.status().ToString().c_str());
+            }
+          }
         }
       }
     });
   }
   for (auto& thread : threads) thread.join();
   double seconds = Seconds(start);
-  if (failed) std::fprintf(stderr, "ledger-bench: some appends failed\n");
+  if (failed) std::exit(2);
+  return entries.size() / seconds;
+}
+
+void BenchBatched(const std::string& dir, uint64_t count, int callers) {
+  auto entries = MakeEntries("B" + std::to_string(callers) + "-", count);
+  auto log = FreshLog(dir);
+  double rate = AppendAll(log.get(), entries, callers);
   Print({{"bench", "append_batched"},
          {"callers", callers},
-         {"entries_per_call", kPerCall},
+         {"entries_per_call", 1000},
          {"entries", count},
-         {"seconds", seconds},
-         {"entries_per_s", count / seconds},
+         {"entries_per_s", rate},
          {"durable", true}});
+}
+
+// Views cost: the realistic workload appended with views maintained and
+// without (the signed log alone), alternating three times; medians.
+void BenchViewsCost(const std::string& dir, uint64_t count, int callers) {
+  auto entries = MakeWorkload(7, count);
+  std::vector<double> with, without;
+  for (int round = 0; round < 3; ++round) {
+    for (bool views : {false, true}) {
+      auto log = FreshLog(dir, LogOptions{.benchmark_without_views = !views});
+      (views ? with : without).push_back(AppendAll(log.get(), entries, callers));
+    }
+  }
+  std::sort(with.begin(), with.end());
+  std::sort(without.begin(), without.end());
+  Print({{"bench", "append_views_cost"},
+         {"callers", callers},
+         {"entries", count},
+         {"workload", "mixed year: registrations, payments, amendments, terminations, deals"},
+         {"with_views_entries_per_s", with[1]},
+         {"without_views_entries_per_s", without[1]},
+         {"ratio", with[1] / without[1]},
+         {"durable", true}});
+}
+
+double Percentile(std::vector<double> sorted, double p) {
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[std::min(sorted.size() - 1, size_t(p * sorted.size()))];
+}
+
+void BenchQuery(const std::string& dir, uint64_t count, int queries) {
+  auto entries = MakeWorkload(11, count);
+  auto log = FreshLog(dir);
+  // One caller: the workload's events depend on earlier ones, and concurrent
+  // callers would commit them out of order.
+  double rate = AppendAll(log.get(), entries, 1);
+  entries.clear();
+  entries.shrink_to_fit();
+  Print({{"bench", "query_setup"}, {"entries", count}, {"append_entries_per_s", rate}});
+
+  auto start = Clock::now();
+  auto digest = log->ViewDigest();
+  double digest_ms = Seconds(start) * 1e3;
+  if (!digest.ok()) {
+    std::fprintf(stderr, "ledger-bench: %s\n", digest.status().ToString().c_str());
+    std::exit(2);
+  }
+  Print({{"bench", "view_digest_cold"}, {"entries", count}, {"ms", digest_ms}});
+
+  auto shape = [](std::vector<Dimension> by, int32_t from = 0, int32_t to = 999912,
+                  bool deals = false) {
+    TotalsQuery query;
+    query.by = std::move(by);
+    query.from_month = from;
+    query.to_month = to;
+    query.deals = deals;
+    return query;
+  };
+  struct Shape {
+    const char* name;
+    TotalsQuery query;
+  };
+  using D = Dimension;
+  std::vector<Shape> shapes = {
+      {"total", shape({})},
+      {"by_month", shape({D::kMonth})},
+      {"by_type_field", shape({D::kType, D::kField})},
+      {"by_market_month_type_field", shape({D::kMarket, D::kMonth, D::kType, D::kField})},
+      {"q3_by_type", shape({D::kType}, 202107, 202109)},
+      {"region_flows", shape({D::kSellerRegion, D::kBuyerRegion})},
+      {"deals_by_mode", shape({D::kMode}, 0, 999912, true)},
+  };
+  std::vector<double> all;
+  for (const Shape& shape : shapes) {
+    std::vector<double> ms;
+    size_t rows = 0;
+    for (int q = 0; q < queries; ++q) {
+      auto begin = Clock::now();
+      auto result = log->Totals(shape.query);
+      ms.push_back(Seconds(begin) * 1e3);
+      if (!result.ok()) {
+        std::fprintf(stderr, "ledger-bench: %s\n", result.status().ToString().c_str());
+        std::exit(2);
+      }
+      rows = result->rows.size();
+    }
+    all.insert(all.end(), ms.begin(), ms.end());
+    Print({{"bench", "totals_query"},
+           {"shape", shape.name},
+           {"entries", count},
+           {"rows", rows},
+           {"queries", queries},
+           {"p50_ms", Percentile(ms, 0.50)},
+           {"p99_ms", Percentile(ms, 0.99)},
+           {"max_ms", Percentile(ms, 1.0)}});
+  }
+  Print({{"bench", "totals_query_all"},
+         {"entries", count},
+         {"queries", all.size()},
+         {"p50_ms", Percentile(all, 0.50)},
+         {"p99_ms", Percentile(all, 0.99)},
+         {"max_ms", Percentile(all, 1.0)}});
 }
 
 void BenchConcurrent(const std::string& dir, uint64_t count, int clients) {
@@ -150,12 +284,19 @@ int main(int argc, char** argv) {
   auto* append = app.add_subcommand("append", "batched and concurrent single-entry appends");
   append->add_option("--entries", entries, "entries per measure");
   append->add_option("--clients", clients, "concurrent single-entry clients");
+  uint64_t query_entries = 1000000;
+  int queries = 200;
+  auto* query = app.add_subcommand("query", "totals latency on a large log");
+  query->add_option("--entries", query_entries, "log size");
+  query->add_option("--queries", queries, "queries per shape");
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) {
     ledger::bench::BenchBatched(dir + "/batched", entries, 1);
     ledger::bench::BenchBatched(dir + "/batched4", entries, 4);
     ledger::bench::BenchConcurrent(dir + "/single", std::max<uint64_t>(entries / 5, 1000), clients);
+    ledger::bench::BenchViewsCost(dir + "/views", entries, 1);
   }
+  if (query->parsed()) ledger::bench::BenchQuery(dir + "/query", query_entries, queries);
   std::filesystem::remove_all(dir);
   return 0;
 }

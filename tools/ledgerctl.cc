@@ -82,6 +82,28 @@ app.add_subcommand("verify", "re-check every entry, hash and checkpoint")->callb
   result = RunVerify(dir);
 });
 
+TotalsFlags totals_flags;
+auto* totals = app.add_subcommand("totals", "transaction volume from the views");
+totals->add_option("--market", totals_flags.markets, "market id (repeatable; default all held)");
+totals->add_option("--from", totals_flags.from, "first month, YYYY-MM");
+totals->add_option("--to", totals_flags.to, "last month, YYYY-MM");
+totals
+    ->add_option("--by", totals_flags.by,
+                 "group by market,month,type,field,seller_region,buyer_region (mode with --deals)")
+    ->delimiter(',');
+totals->add_flag("--deals", totals_flags.deals, "achievement-transfer deals instead of contracts");
+totals->add_option("--unit", totals_flags.unit, "amounts in yuan, wan (万元) or yi (亿元)");
+totals->add_flag("--json", totals_flags.json, "JSON output (money in yuan)");
+totals->callback([&] { result = RunTotals(dir, totals_flags); });
+
+auto* views = app.add_subcommand("views", "the projections kept beside the log");
+views->require_subcommand(1);
+views->add_subcommand("digest", "print the view digest")->callback([&] {
+  result = RunViewsDigest(dir);
+});
+views->add_subcommand("rebuild", "recompute every view from the log and compare digests")
+    ->callback([&] { result = RunViewsRebuild(dir); });
+
 try {
   app.parse(argc, argv);
 } catch (const CLI::ParseError& e) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ledger::cli {
 
@@ -24,5 +25,18 @@ int RunProofInclusion(const std::string& dir, uint64_t index, std::optional<uint
                       bool json);
 int RunProofConsistency(const std::string& dir, uint64_t from, uint64_t to, bool json);
 int RunVerify(const std::string& dir);
+
+struct TotalsFlags {
+  std::vector<std::string> markets;
+  std::string from;  // YYYY-MM, or empty
+  std::string to;
+  std::vector<std::string> by;
+  bool deals = false;
+  std::string unit = "yuan";
+  bool json = false;
+};
+int RunTotals(const std::string& dir, const TotalsFlags& flags);
+int RunViewsDigest(const std::string& dir);
+int RunViewsRebuild(const std::string& dir);
 
 }  // namespace ledger::cli
