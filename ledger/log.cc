@@ -120,7 +120,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   written_size_ = size;
   // Damaged views do not stop the node: the log is intact, queries report the
   // damage, and `ledgerctl views rebuild` repairs it.
-  Status views = LoadViewRows(*store_, &durable_views_);
+  Status views = LoadViewPages(*store_, &durable_views_);
   if (views.code() == Status::Code::kDataLoss) {
     views_damage_ = Status::DataLoss("views are damaged (" + views.message() +
                                      "); run `ledgerctl views rebuild`");
@@ -135,7 +135,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
     return Status::FailedPrecondition(KeyPath(dir) + " does not match the log's verifier key");
   }
   signer_ = std::make_unique<NoteSigner>(origin_, std::move(key));
-  written_views_ = durable_views_;
+  written_views_ = durable_views_;  // shares the pages
   // What recovery replayed from the WAL counts as durable from here on.
   LEDGER_RETURN_IF_ERROR(store_->SyncWal());
   PublishSnapshot(store_->db()->GetSnapshot());

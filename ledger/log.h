@@ -158,7 +158,7 @@ class Log {
     // is durable.
     const rocksdb::Snapshot* snapshot = nullptr;
     // The view rows the batch changed, for the readers' copy.
-    std::vector<std::pair<std::string, ViewValues>> view_changes;
+    ViewChanges view_changes;
   };
   Log() = default;
   Status Load(const std::string& dir, const LogOptions& options);
@@ -190,7 +190,7 @@ class Log {
   Frontier frontier_;
   uint64_t last_checkpoint_size_ = 0;
   uint64_t written_size_ = 0;
-  ViewRows written_views_;
+  ViewPageMap written_views_;
   // Set by the syncer when a WAL sync failed: what was written since may be
   // lost, so the log refuses further appends until it is reopened.
   std::atomic<bool> sync_failed_{false};
@@ -201,7 +201,7 @@ class Log {
   // The views as of the last durable batch, for queries: a copy of the
   // views column family kept in memory (it is small), changed by the syncer.
   mutable std::shared_mutex views_mutex_;
-  ViewRows durable_views_;
+  ViewPageMap durable_views_;
   uint64_t views_version_ = 0;  // counts changes to durable_views_
   // Not OK when stored rows did not decode at open: queries and appends
   // (which would build on the damage) fail with it until RebuildViews.

@@ -22,7 +22,7 @@ namespace {
 class BatchBuilder {
  public:
   BatchBuilder(const Store* store, uint32_t origin_id, std::string market, bool with_views,
-               const ViewRows* views, const Frontier& frontier, uint64_t size)
+               const ViewPageMap* views, const Frontier& frontier, uint64_t size)
       : store_(store),
         with_views_(with_views),
         origin_id_(origin_id),
@@ -45,7 +45,7 @@ class BatchBuilder {
   }
   rocksdb::WriteBatch* batch() { return &batch_; }
   // The view rows Finish wrote.
-  std::vector<std::pair<std::string, ViewValues>>& view_changes() { return view_changes_; }
+  ViewChanges& view_changes() { return view_changes_; }
   // Not OK once the batch must be abandoned as a whole.
   const Status& fatal() const { return fatal_; }
   const Frontier& frontier() const { return frontier_; }
@@ -66,7 +66,7 @@ class BatchBuilder {
   uint64_t size_;
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, Receipt> batch_requests_;
-  std::vector<std::pair<std::string, ViewValues>> view_changes_;
+  ViewChanges view_changes_;
   Status fatal_;
 };
 

@@ -118,14 +118,10 @@ StatusOr<Log::RebuildReport> Log::RebuildViews() {
 
   rocksdb::WriteBatch batch;
   auto* column = store_->handle(Column::kViews);
-  // Every row key starts with 'd', 'f' or 'v'.
+  // Every page key starts with 'd', 'f' or 'v'.
   batch.DeleteRange(column, std::string(1, '\0'), std::string(1, '\x7f')).PermitUncheckedError();
-  ViewRows rebuilt;
-  for (const auto& [key, values] : views.Flush(nullptr, column)) {
-    if (values.IsZero()) continue;
-    batch.Put(column, key, values.Encode(static_cast<ViewKind>(key[0]))).PermitUncheckedError();
-    rebuilt.emplace_hint(rebuilt.end(), key, values);
-  }
+  ViewPageMap rebuilt = PagesOf(views.Rows());
+  PutViewPages(rebuilt, &batch, column);
   report.after = DigestViews(rebuilt);
   LEDGER_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
   written_views_ = rebuilt;

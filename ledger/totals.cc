@@ -138,6 +138,11 @@ StatusOr<int32_t> ParseMonth(std::string_view text) {
 
 StatusOr<TotalsResult> QueryTotals(const ViewRows& rows, const std::vector<std::string>& held,
                                    const TotalsQuery& query) {
+  return QueryTotals(PagesOf(rows), held, query);
+}
+
+StatusOr<TotalsResult> QueryTotals(const ViewPageMap& pages, const std::vector<std::string>& held,
+                                   const TotalsQuery& query) {
   LEDGER_ASSIGN_OR_RETURN(ViewKind kind, KindFor(query));
   if (query.from_month > query.to_month) {
     return Status::InvalidArgument("--from is after --to");
@@ -157,17 +162,24 @@ StatusOr<TotalsResult> QueryTotals(const ViewRows& rows, const std::vector<std::
   std::map<std::string, TotalsRow> groups;
   for (const std::string& market : markets) {
     std::string prefix = ViewKeyPrefix(kind, market, 0).substr(0, 2 + market.size());
-    for (auto it = rows.lower_bound(ViewKeyPrefix(kind, market, query.from_month));
-         it != rows.end() && std::string_view(it->first).starts_with(prefix); ++it) {
-      LEDGER_ASSIGN_OR_RETURN(ViewKey key, ViewKey::Decode(it->first));
-      if (key.month > query.to_month) break;
-      std::string order;
-      std::vector<std::string> text;
-      GroupKey(key, query.by, &order, &text);
-      auto [group, inserted] = groups.try_emplace(order);
-      if (inserted) group->second.keys = std::move(text);
-      if (!group->second.values.Add(it->second) || !result.total.Add(it->second)) {
-        return Status::OutOfRange("totals: a sum overflows int64 fen");
+    std::string row_key;
+    for (auto it = pages.lower_bound(ViewKeyPrefix(kind, market, query.from_month));
+         it != pages.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+      if (it->first.size() < prefix.size() + 4) return Status::DataLoss("views: bad page key");
+      int32_t month =
+          static_cast<int32_t>(GetBigEndian32(std::string_view(it->first).substr(prefix.size())));
+      if (month > query.to_month) break;  // pages are in month order
+      for (const auto& [suffix, values] : *it->second) {
+        row_key = it->first + suffix;
+        LEDGER_ASSIGN_OR_RETURN(ViewKey key, ViewKey::Decode(row_key));
+        std::string order;
+        std::vector<std::string> text;
+        GroupKey(key, query.by, &order, &text);
+        auto [group, inserted] = groups.try_emplace(order);
+        if (inserted) group->second.keys = std::move(text);
+        if (!group->second.values.Add(values) || !result.total.Add(values)) {
+          return Status::OutOfRange("totals: a sum overflows int64 fen");
+        }
       }
     }
   }

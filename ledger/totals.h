@@ -52,10 +52,13 @@ struct TotalsResult {
   Hash digest{};  // of the views the answer was read from (set by Log::Totals)
 };
 
-// Answers `query` from `rows`. `held` lists the markets whose logs the store holds; asking for
+// Answers `query` from the views. `held` lists the markets whose logs the store holds; asking for
 // another is NotFound. Grouping that the rows cannot answer (a region together with type or field,
 // or a deal dimension with contracts) is InvalidArgument. A sum that would overflow int64 fen is
 // OutOfRange.
+StatusOr<TotalsResult> QueryTotals(const ViewPageMap& pages, const std::vector<std::string>& held,
+                                   const TotalsQuery& query);
+// The same over rows (PagesOf(rows)).
 StatusOr<TotalsResult> QueryTotals(const ViewRows& rows, const std::vector<std::string>& held,
                                    const TotalsQuery& query);
 

@@ -4,6 +4,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "ledger/civil_date.h"
@@ -119,38 +120,127 @@ StatusOr<ViewKey> ViewKey::Decode(std::string_view bytes) {
   return key;
 }
 
-Status LoadViewRows(const Store& store, ViewRows* rows) {
+namespace {
+
+size_t SuffixBytes(ViewKind kind) {
+  return kind == ViewKind::kVolume ? 2 : kind == ViewKind::kFlow ? 8 : 1;
+}
+
+// The page a row key belongs to: the key without its last part.
+std::string_view PageOf(std::string_view key) {
+  return key.substr(0, key.size() - SuffixBytes(static_cast<ViewKind>(key[0])));
+}
+
+std::string EncodePage(ViewKind kind, const ViewPage& rows) {
+  std::string page;
+  page.reserve(rows.size() * (SuffixBytes(kind) + FieldCount(kind) * 8));
+  for (const auto& [suffix, values] : rows) {
+    page += suffix;
+    page += values.Encode(kind);
+  }
+  return page;
+}
+
+StatusOr<ViewPage> DecodePage(std::string_view page_key, std::string_view page) {
+  auto bad = [&](const std::string& what) {
+    return Status::DataLoss("view page " + HexEncode(page_key) + ": " + what);
+  };
+  if (page_key.empty() || !ValidKind(page_key[0])) return bad("bad key");
+  ViewKind kind = static_cast<ViewKind>(page_key[0]);
+  size_t suffix_bytes = SuffixBytes(kind);
+  size_t record = suffix_bytes + FieldCount(kind) * 8;
+  if (page.empty() || page.size() % record != 0) return bad("bad size");
+  ViewPage rows;
+  for (size_t at = 0; at < page.size(); at += record) {
+    std::string suffix(page.substr(at, suffix_bytes));
+    if (!ViewKey::Decode(std::string(page_key) + suffix).ok()) return bad("bad key");
+    LEDGER_ASSIGN_OR_RETURN(
+        ViewValues values,
+        ViewValues::Decode(kind, page.substr(at + suffix_bytes, record - suffix_bytes)));
+    if (values.IsZero()) return bad("zero row");
+    if (!rows.empty() && rows.rbegin()->first >= suffix) return bad("rows out of order");
+    rows.emplace_hint(rows.end(), std::move(suffix), values);
+  }
+  return rows;
+}
+
+}  // namespace
+
+ViewPageMap PagesOf(const ViewRows& rows) {
+  std::map<std::string, ViewPage, std::less<>> pages;
+  for (const auto& [key, values] : rows) {
+    std::string_view page = PageOf(key);
+    pages[std::string(page)].emplace(key.substr(page.size()), values);
+  }
+  ViewPageMap shared;
+  for (auto& [key, page] : pages) {
+    shared.emplace(key, std::make_shared<const ViewPage>(std::move(page)));
+  }
+  return shared;
+}
+
+ViewRows RowsOf(const ViewPageMap& pages) {
+  ViewRows rows;
+  for (const auto& [page, page_rows] : pages) {
+    for (const auto& [suffix, values] : *page_rows)
+      rows.emplace_hint(rows.end(), page + suffix, values);
+  }
+  return rows;
+}
+
+Status LoadViewPages(const Store& store, ViewPageMap* pages) {
   rocksdb::ReadOptions options;
   options.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(options, store.handle(Column::kViews)));
-  rows->clear();
+  pages->clear();
   Status damage;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key = it->key().ToStringView();
-    StatusOr<ViewKey> decoded = ViewKey::Decode(key);
-    StatusOr<ViewValues> values =
-        decoded.ok() ? ViewValues::Decode(decoded->kind, it->value().ToStringView())
-                     : StatusOr<ViewValues>(decoded.status());
-    if (!values.ok()) {
-      if (damage.ok()) damage = values.status().WithContext("row " + HexEncode(key));
+    StatusOr<ViewPage> page = DecodePage(it->key().ToStringView(), it->value().ToStringView());
+    if (!page.ok()) {
+      if (damage.ok()) damage = page.status();
       continue;
     }
-    rows->emplace_hint(rows->end(), std::string(key), *values);
+    pages->emplace_hint(pages->end(), it->key().ToString(),
+                        std::make_shared<const ViewPage>(std::move(*page)));
   }
   if (!it->status().ok()) return FromRocksDb(it->status(), "views");
   return damage;
 }
 
-ViewAccumulator::Row* ViewAccumulator::Load(const std::string& key) {
-  auto it = rows_.find(key);
-  if (it != rows_.end()) return &it->second;
-  Row row;
-  if (base_ != nullptr) {
-    auto stored = base_->find(key);
-    if (stored != base_->end()) row.values = stored->second;
+void PutViewPages(const ViewPageMap& pages, rocksdb::WriteBatch* batch,
+                  rocksdb::ColumnFamilyHandle* views) {
+  for (const auto& [key, page] : pages) {
+    batch->Put(views, key, EncodePage(static_cast<ViewKind>(key[0]), *page)).PermitUncheckedError();
   }
-  return &rows_.emplace(key, row).first->second;
+}
+
+void ApplyViewChanges(const ViewChanges& changes, ViewPageMap* pages) {
+  for (const auto& [key, page] : changes) {
+    if (page == nullptr) {
+      pages->erase(key);
+    } else {
+      (*pages)[key] = page;
+    }
+  }
+}
+
+ViewValues* ViewAccumulator::Row(std::string_view key) {
+  std::string_view page_key = PageOf(key);
+  auto page = pages_.find(page_key);
+  if (page == pages_.end()) {
+    ViewPage copy;
+    if (base_ != nullptr) {
+      auto stored = base_->find(page_key);
+      if (stored != base_->end()) copy = *stored->second;
+    }
+    page = pages_.emplace(std::string(page_key), std::move(copy)).first;
+  }
+  std::string_view suffix = key.substr(page_key.size());
+  auto row = page->second.find(suffix);
+  if (row == page->second.end())
+    row = page->second.emplace(std::string(suffix), ViewValues()).first;
+  return &row->second;
 }
 
 Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
@@ -198,67 +288,70 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
     ViewKey deal{.kind = ViewKind::kDeal, .market = std::string(market)};
     deal.month = MonthOf(effect.date);
     deal.mode = effect.mode;
-    Row* row = Load(deal.Encode());
-    if (!row->values.Add(Delta({1, effect.amount_fen}))) {
+    std::string key = deal.Encode();
+    if (!Row(key)->Add(Delta({1, effect.amount_fen}))) {
       return Status::OutOfRange("views: deal totals of " + std::string(market) + " overflow");
     }
-    row->dirty = true;
     return Status::Ok();
   }
-  Row* volume_row = Load(volume.Encode());
-  Row* flow_row = Load(flow.Encode());
-  ViewValues new_volume = volume_row->values;
-  ViewValues new_flow = flow_row->values;
+  std::string volume_key = volume.Encode();
+  std::string flow_key = flow.Encode();
+  ViewValues* volume_row = Row(volume_key);
+  ViewValues* flow_row = Row(flow_key);
+  ViewValues new_volume = *volume_row;
+  ViewValues new_flow = *flow_row;
   if (!new_volume.Add(delta) || !new_flow.Add(delta)) {
     for (size_t i = 0; i < delta.v.size(); ++i) {
       int64_t ignored = 0;
-      if (__builtin_add_overflow(volume_row->values.v[i], delta.v[i], &ignored) ||
-          __builtin_add_overflow(flow_row->values.v[i], delta.v[i], &ignored)) {
+      if (__builtin_add_overflow(volume_row->v[i], delta.v[i], &ignored) ||
+          __builtin_add_overflow(flow_row->v[i], delta.v[i], &ignored)) {
         return Status::OutOfRange("views: total " + std::string(kFieldNames[i]) + " of " +
                                   std::string(market) + " would overflow");
       }
     }
   }
-  volume_row->values = new_volume;
-  flow_row->values = new_flow;
-  volume_row->dirty = flow_row->dirty = true;
+  *volume_row = new_volume;
+  *flow_row = new_flow;
   return Status::Ok();
 }
 
-std::vector<std::pair<std::string, ViewValues>> ViewAccumulator::Flush(
-    rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* views) {
-  std::vector<std::pair<std::string, ViewValues>> changes;
-  for (auto& [key, row] : rows_) {
-    if (!row.dirty) continue;
+ViewChanges ViewAccumulator::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* views) {
+  ViewChanges changes;
+  changes.reserve(pages_.size());
+  for (auto& [key, rows] : pages_) {
+    std::erase_if(rows, [](const auto& row) { return row.second.IsZero(); });
+    ViewPagePtr page = rows.empty() ? nullptr : std::make_shared<const ViewPage>(std::move(rows));
     if (batch != nullptr) {
-      if (row.values.IsZero()) {
+      if (page == nullptr) {
         batch->Delete(views, key).PermitUncheckedError();
       } else {
-        batch->Put(views, key, row.values.Encode(static_cast<ViewKind>(key[0])))
+        batch->Put(views, key, EncodePage(static_cast<ViewKind>(key[0]), *page))
             .PermitUncheckedError();
       }
     }
-    changes.emplace_back(key, row.values);
-    row.dirty = false;
+    changes.emplace_back(key, std::move(page));
   }
+  pages_.clear();
   return changes;
-}
-
-void ApplyViewChanges(const std::vector<std::pair<std::string, ViewValues>>& changes,
-                      ViewRows* rows) {
-  for (const auto& [key, values] : changes) {
-    if (values.IsZero()) {
-      rows->erase(key);
-    } else {
-      (*rows)[key] = values;
-    }
-  }
 }
 
 std::map<std::string, std::string> ViewAccumulator::EncodedRows() const {
   std::map<std::string, std::string> rows;
-  for (const auto& [key, row] : rows_) {
-    if (!row.values.IsZero()) rows.emplace(key, row.values.Encode(static_cast<ViewKind>(key[0])));
+  for (const auto& [page, page_rows] : pages_) {
+    for (const auto& [suffix, values] : page_rows) {
+      if (!values.IsZero())
+        rows.emplace(page + suffix, values.Encode(static_cast<ViewKind>(page[0])));
+    }
+  }
+  return rows;
+}
+
+ViewRows ViewAccumulator::Rows() const {
+  ViewRows rows;
+  for (const auto& [page, page_rows] : pages_) {
+    for (const auto& [suffix, values] : page_rows) {
+      if (!values.IsZero()) rows.emplace(page + suffix, values);
+    }
   }
   return rows;
 }
@@ -272,6 +365,18 @@ void ViewDigester::AddRow(std::string_view key, std::string_view value) {
   PutBigEndian32(&lengths, static_cast<uint32_t>(value.size()));
   sha_.Update(lengths);
   sha_.Update(value);
+}
+
+Hash DigestViews(const ViewPageMap& pages) {
+  ViewDigester digester;
+  std::string key;
+  for (const auto& [page, rows] : pages) {
+    for (const auto& [suffix, values] : *rows) {
+      key = page + suffix;
+      digester.AddRow(key, values.Encode(static_cast<ViewKind>(page[0])));
+    }
+  }
+  return digester.Finish();
 }
 
 Hash DigestViews(const ViewRows& rows) {

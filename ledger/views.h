@@ -16,15 +16,23 @@
 // contract signed in January shows in March. Totals over any range that
 // covers both are exact.
 //
-// Rows of the `views` column family (on-disk format and digest input; never
-// change). market is the market id, m its length in one byte; integers are
-// big-endian, amounts are fen, counts and amounts two's-complement int64:
+// Rows (on-disk format and digest input; never change). market is the
+// market id, m its length in one byte; integers are big-endian, amounts are
+// fen, counts and amounts two's-complement int64:
 //   'v' m market month(4) type(1) field(1)               -> volume value
 //   'f' m market month(4) seller_region(4) buyer_region(4) -> volume value
 //   'd' m market month(4) mode(1)                         -> deal value
 //   volume value: contracts contract_fen tech_fen paid_fen terminated (5x8)
 //   deal value:   deals amount_fen (2x8)
-// month is YYYYMM (202109). A row whose values are all zero is deleted.
+// month is YYYYMM (202109). A row whose values are all zero does not exist.
+//
+// Storage: the `views` column family holds one page per kind, market and
+// month: the row key without its last part (type and field, the region
+// pair, or the mode) maps to the concatenation, in key order, of
+// last part + value for each row of the page. A batch rewrites each page it
+// touched once, so a batch of a few hundred entries writes a few dozen
+// pages instead of hundreds of rows (RocksDB memtable inserts are the cost
+// of an append).
 //
 // View digest: SHA-256 over every row in key order, each row as
 //   key_length(4) key value_length(4) value
@@ -37,6 +45,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,49 +100,64 @@ struct ViewKey {
 // The start of every row of `kind` for `market` from `month` on, for seeks.
 std::string ViewKeyPrefix(ViewKind kind, std::string_view market, int32_t month);
 
-// Every row of the views in key order: the whole projection, small enough to
-// keep in memory (rows grow with markets x months x types x fields and region
-// pairs, not with entries). Values are never all zero.
+// Every row of the views in key order. Values are never all zero.
 using ViewRows = std::map<std::string, ViewValues>;
 
-// Reads every row of the views column family into *rows. A row that does not
-// decode is left out and reported as DataLoss after the rest are read, so a
-// damaged view can still be rebuilt from the log.
-Status LoadViewRows(const Store& store, ViewRows* rows);
+// The rows of one page: last part of the row key -> values (never all zero).
+// Pages are shared between the writer's and the readers' copies and never
+// changed once made.
+using ViewPage = std::map<std::string, ViewValues, std::less<>>;
+using ViewPagePtr = std::shared_ptr<const ViewPage>;
+// The whole projection in memory, page key -> page, in key order (which is
+// also the order of the rows). Small: it grows with markets x months x types
+// x fields and region pairs, not with entries.
+using ViewPageMap = std::map<std::string, ViewPagePtr, std::less<>>;
+// Pages changed by a batch: page key -> new page (null: the page is gone).
+using ViewChanges = std::vector<std::pair<std::string, ViewPagePtr>>;
+
+ViewPageMap PagesOf(const ViewRows& rows);
+ViewRows RowsOf(const ViewPageMap& pages);
+
+// Reads every page of the views column family into *pages. A page that does
+// not decode is left out and reported as DataLoss after the rest are read,
+// so a damaged view can still be rebuilt from the log.
+Status LoadViewPages(const Store& store, ViewPageMap* pages);
+
+// Puts every page into `batch`.
+void PutViewPages(const ViewPageMap& pages, rocksdb::WriteBatch* batch,
+                  rocksdb::ColumnFamilyHandle* views);
+
+// Applies a batch's changes.
+void ApplyViewChanges(const ViewChanges& changes, ViewPageMap* pages);
 
 // Folds effects into rows, starting from `base` (null: empty), which it does
 // not change.
 class ViewAccumulator {
  public:
-  explicit ViewAccumulator(const ViewRows* base) : base_(base) {}
+  explicit ViewAccumulator(const ViewPageMap* base) : base_(base) {}
 
   // Adds the deltas of one accepted entry of `market`. All or nothing: on
   // overflow (OutOfRange, naming the total) no row changes.
   Status Add(std::string_view market, const Effect& effect);
 
-  // The rows changed since the last Flush, with their new values (all zero:
-  // the row is to be deleted); puts them into `batch` unless it is null.
-  std::vector<std::pair<std::string, ViewValues>> Flush(rocksdb::WriteBatch* batch,
-                                                        rocksdb::ColumnFamilyHandle* views);
+  // The pages changed since the last Flush, in key order, made immutable;
+  // unless `batch` is null, also puts them into it.
+  ViewChanges Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* views);
 
-  // Every row held, encoded, in key order (zero rows left out). For an
-  // accumulator without a base this is the whole view.
+  // Every row of the pages touched since the last Flush, encoded, in key
+  // order. Without a base and before any Flush this is the whole view.
   std::map<std::string, std::string> EncodedRows() const;
+  // The same rows, decoded.
+  ViewRows Rows() const;
 
  private:
-  struct Row {
-    ViewValues values;
-    bool dirty = false;
-  };
-  Row* Load(const std::string& key);
+  ViewValues* Row(std::string_view key);
 
-  const ViewRows* base_;
-  std::map<std::string, Row> rows_;
+  const ViewPageMap* base_;
+  // The pages touched since the last Flush, copied from base_ when first
+  // touched; rows may be zero here.
+  std::map<std::string, ViewPage, std::less<>> pages_;
 };
-
-// Applies changes from ViewAccumulator::Flush to `rows`.
-void ApplyViewChanges(const std::vector<std::pair<std::string, ViewValues>>& changes,
-                      ViewRows* rows);
 
 // SHA-256 of rows given in key order, encoded as above.
 class ViewDigester {
@@ -146,5 +170,6 @@ class ViewDigester {
 };
 
 Hash DigestViews(const ViewRows& rows);
+Hash DigestViews(const ViewPageMap& pages);
 
 }  // namespace ledger
