@@ -225,6 +225,15 @@ void ApplyViewChanges(const ViewChanges& changes, ViewPageMap* pages) {
   }
 }
 
+void ViewAccumulator::StartKey(std::string* key, ViewKind kind, std::string_view market,
+                               int32_t month) {
+  key->clear();
+  key->push_back(static_cast<char>(kind));
+  key->push_back(static_cast<char>(market.size()));
+  key->append(market);
+  PutBigEndian32(key, static_cast<uint32_t>(month));
+}
+
 ViewValues* ViewAccumulator::Row(std::string_view key) {
   std::string_view page_key = PageOf(key);
   auto page = pages_.find(page_key);
@@ -247,15 +256,7 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
   const ContractState& before = effect.before;
   const ContractState& after = effect.after;
   ViewValues delta;
-  ViewKey volume{.kind = ViewKind::kVolume, .market = std::string(market)};
-  volume.month = MonthOf(effect.date);
-  volume.type = after.type;
-  volume.field = after.field;
-  ViewKey flow = volume;
-  flow.kind = ViewKind::kFlow;
-  flow.type = flow.field = 0;
-  flow.seller_region = after.seller_region;
-  flow.buyer_region = after.buyer_region;
+  const int32_t month = MonthOf(effect.date);
   bool contract_event = true;
   switch (effect.event) {
     case fb::Event::ContractRegistered:
@@ -285,19 +286,23 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
   }
 
   if (!contract_event) {
-    ViewKey deal{.kind = ViewKind::kDeal, .market = std::string(market)};
-    deal.month = MonthOf(effect.date);
-    deal.mode = effect.mode;
-    std::string key = deal.Encode();
-    if (!Row(key)->Add(Delta({1, effect.amount_fen}))) {
+    // The key as ViewKey::Encode makes it, built in place (this runs for
+    // every entry).
+    StartKey(&key_a_, ViewKind::kDeal, market, month);
+    key_a_.push_back(static_cast<char>(effect.mode));
+    if (!Row(key_a_)->Add(Delta({1, effect.amount_fen}))) {
       return Status::OutOfRange("views: deal totals of " + std::string(market) + " overflow");
     }
     return Status::Ok();
   }
-  std::string volume_key = volume.Encode();
-  std::string flow_key = flow.Encode();
-  ViewValues* volume_row = Row(volume_key);
-  ViewValues* flow_row = Row(flow_key);
+  StartKey(&key_a_, ViewKind::kVolume, market, month);
+  key_a_.push_back(static_cast<char>(after.type));
+  key_a_.push_back(static_cast<char>(after.field));
+  StartKey(&key_b_, ViewKind::kFlow, market, month);
+  PutBigEndian32(&key_b_, after.seller_region);
+  PutBigEndian32(&key_b_, after.buyer_region);
+  ViewValues* volume_row = Row(key_a_);
+  ViewValues* flow_row = Row(key_b_);
   ViewValues new_volume = *volume_row;
   ViewValues new_flow = *flow_row;
   if (!new_volume.Add(delta) || !new_flow.Add(delta)) {

@@ -152,8 +152,10 @@ class ViewAccumulator {
 
  private:
   ViewValues* Row(std::string_view key);
+  static void StartKey(std::string* key, ViewKind kind, std::string_view market, int32_t month);
 
   const ViewPageMap* base_;
+  std::string key_a_, key_b_;  // reused key buffers
   // The pages touched since the last Flush, copied from base_ when first
   // touched; rows may be zero here.
   std::map<std::string, ViewPage, std::less<>> pages_;
