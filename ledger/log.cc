@@ -95,6 +95,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   }
   StoreOptions store_options;
   store_options.read_only = options.read_only;
+  store_options.env = options.env;
   LEDGER_ASSIGN_OR_RETURN(store_, Store::Open(DatabasePath(dir), store_options));
   append_piece_entries_ = options.append_piece_entries;
   benchmark_without_views_ = options.benchmark_without_views;

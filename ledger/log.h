@@ -40,8 +40,9 @@
 #include "ledger/views.h"
 
 namespace rocksdb {
+class Env;
 class Snapshot;
-}
+}  // namespace rocksdb
 
 namespace ledger {
 
@@ -72,6 +73,8 @@ struct LogOptions {
   // Benchmark baseline only: appends leave the views untouched, so they no
   // longer agree with the log (`ledgerctl views rebuild` repairs them).
   bool benchmark_without_views = false;
+  // Passed to the Store (see StoreOptions::env); for fault-injection tests.
+  rocksdb::Env* env = nullptr;
 };
 
 // The files of a node's data directory.

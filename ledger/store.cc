@@ -70,6 +70,7 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.max_background_jobs = 2;
   // Required by the hashed memtable of `requests`; there is one writer anyway.

@@ -32,6 +32,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -53,6 +54,9 @@ inline constexpr size_t kColumnCount = 8;
 struct StoreOptions {
   bool create_if_missing = false;
   bool read_only = false;
+  // The OS seam: tests pass an Env whose file system injects faults. Null:
+  // RocksDB's default. Not owned; must outlive the Store.
+  rocksdb::Env* env = nullptr;
 };
 
 class Store {
