@@ -80,26 +80,6 @@ std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id) 
   return RowKey('m', origin_id, matchmaking_id);
 }
 
-std::string StateKey(const fb::Entry& entry, uint32_t origin_id) {
-  switch (entry.body_type()) {
-    case fb::Event::ContractRegistered:
-      return ContractKey(origin_id, View(entry.body_as_ContractRegistered()->contract_id()));
-    case fb::Event::ContractAmended:
-      return ContractKey(origin_id, View(entry.body_as_ContractAmended()->contract_id()));
-    case fb::Event::ContractTerminated:
-      return ContractKey(origin_id, View(entry.body_as_ContractTerminated()->contract_id()));
-    case fb::Event::PaymentReceived:
-      return ContractKey(origin_id, View(entry.body_as_PaymentReceived()->contract_id()));
-    case fb::Event::TransferDealSigned:
-      return DealKey(origin_id, View(entry.body_as_TransferDealSigned()->deal_id()));
-    case fb::Event::MatchmakingHeld:
-      return MatchmakingKey(origin_id, View(entry.body_as_MatchmakingHeld()->matchmaking_id()));
-    case fb::Event::NONE:
-      break;
-  }
-  return std::string();
-}
-
 StatusOr<std::string> StateOverlay::Read(const std::string& key) const {
   auto it = pending_.find(key);
   if (it != pending_.end()) return it->second;

@@ -52,14 +52,12 @@ struct ContractState {
 std::string ContractKey(uint32_t origin_id, std::string_view contract_id);
 std::string DealKey(uint32_t origin_id, std::string_view deal_id);
 std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id);
-// The one state row `entry` reads and writes, by its event.
-std::string StateKey(const fb::Entry& entry, uint32_t origin_id);
 
 // What one accepted entry changes: the state row it writes and what the
 // views need to know (see views.h).
 struct Effect {
   fb::Event event{};  // NONE
-  std::string key;    // the state row (StateKey)
+  std::string key;    // the state row it writes (ContractKey, DealKey or MatchmakingKey)
   std::string value;  // its new value
   // Contract events: the contract before and after the entry (before is
   // meaningless for a registration).

@@ -139,7 +139,6 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   written_views_ = durable_views_;  // shares the pages
   // What recovery replayed from the WAL counts as durable from here on.
   LEDGER_RETURN_IF_ERROR(store_->SyncWal());
-  PublishSnapshot(store_->db()->GetSnapshot());
   StoreSubtrees subtrees(store_.get(), local_origin_id_);
   LEDGER_ASSIGN_OR_RETURN(frontier_, Frontier::Load(subtrees, size));
   if (frontier_.Root() != HashFromBytes(std::string_view(head).substr(8))) {
@@ -164,20 +163,6 @@ Log::~Log() {
     sync_cv_.notify_all();
     syncer_.join();
   }
-  durable_snapshot_.reset();
-}
-
-std::shared_ptr<const rocksdb::Snapshot> Log::DurableSnapshot() const {
-  std::lock_guard<std::mutex> lock(snapshot_mutex_);
-  return durable_snapshot_;
-}
-
-void Log::PublishSnapshot(const rocksdb::Snapshot* snapshot) {
-  rocksdb::DB* db = store_->db();
-  std::shared_ptr<const rocksdb::Snapshot> published(
-      snapshot, [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
-  std::lock_guard<std::mutex> lock(snapshot_mutex_);
-  durable_snapshot_ = std::move(published);
 }
 
 std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
@@ -302,13 +287,6 @@ void Log::Complete(Written& written, const Status& synced) {
     ++views_version_;
   }
   if (failure.ok()) size_.store(written.size, std::memory_order_release);
-  if (written.snapshot != nullptr) {
-    if (failure.ok()) {
-      PublishSnapshot(written.snapshot);
-    } else {
-      store_->db()->ReleaseSnapshot(written.snapshot);
-    }
-  }
 }
 
 std::string Log::SignCheckpoint(uint64_t size, const Hash& root) const {

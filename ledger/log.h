@@ -41,8 +41,7 @@
 
 namespace rocksdb {
 class Env;
-class Snapshot;
-}  // namespace rocksdb
+}
 
 namespace ledger {
 
@@ -157,9 +156,6 @@ class Log {
     uint64_t size = 0;  // the log size once it is durable
     bool wrote = false;
     Status status;  // why the batch as a whole failed
-    // Taken right after the batch was written: what readers may see once it
-    // is durable.
-    const rocksdb::Snapshot* snapshot = nullptr;
     // The view rows the batch changed, for the readers' copy.
     ViewChanges view_changes;
   };
@@ -170,10 +166,6 @@ class Log {
   void SyncLoop();
   // Gives each of the batch's accepted entries its final result.
   void Complete(Written& written, const Status& synced);
-  // The state readers see: a RocksDB snapshot of the last durable batch
-  // (null for a read-only log, whose latest state never changes).
-  std::shared_ptr<const rocksdb::Snapshot> DurableSnapshot() const;
-  void PublishSnapshot(const rocksdb::Snapshot* snapshot);
   // REQUIRES: views_mutex_ held (shared is enough).
   Hash DigestLocked() const;
   std::string SignCheckpoint(uint64_t size, const Hash& root) const;
@@ -197,9 +189,6 @@ class Log {
   // Set by the syncer when a WAL sync failed: what was written since may be
   // lost, so the log refuses further appends until it is reopened.
   std::atomic<bool> sync_failed_{false};
-
-  mutable std::mutex snapshot_mutex_;
-  std::shared_ptr<const rocksdb::Snapshot> durable_snapshot_;
 
   // The views as of the last durable batch, for queries: a copy of the
   // views column family kept in memory (it is small), changed by the syncer.

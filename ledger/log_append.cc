@@ -204,7 +204,6 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   written.wrote = true;
   ApplyViewChanges(builder.view_changes(), &written_views_);
   written.view_changes = std::move(builder.view_changes());
-  written.snapshot = store_->db()->GetSnapshot();
   written.size = builder.size();
   frontier_ = builder.frontier();
   last_checkpoint_size_ = signed_size;

@@ -23,12 +23,9 @@ struct HeldOrigin {
 };
 
 // Every origin with a record in the origins column family.
-StatusOr<std::vector<HeldOrigin>> HeldOrigins(const Store& store,
-                                              const rocksdb::Snapshot* snapshot) {
-  rocksdb::ReadOptions options;
-  options.snapshot = snapshot;
+StatusOr<std::vector<HeldOrigin>> HeldOrigins(const Store& store) {
   std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(options, store.handle(Column::kOrigins)));
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.handle(Column::kOrigins)));
   std::vector<HeldOrigin> origins;
   for (it->Seek("o"); it->Valid() && it->key().starts_with("o"); it->Next()) {
     std::string_view key = it->key().ToStringView();
@@ -46,8 +43,7 @@ StatusOr<std::vector<HeldOrigin>> HeldOrigins(const Store& store,
 }  // namespace
 
 StatusOr<std::vector<std::string>> Log::Markets() const {
-  LEDGER_ASSIGN_OR_RETURN(std::vector<HeldOrigin> origins,
-                          HeldOrigins(*store_, DurableSnapshot().get()));
+  LEDGER_ASSIGN_OR_RETURN(std::vector<HeldOrigin> origins, HeldOrigins(*store_));
   std::vector<std::string> markets;
   for (const HeldOrigin& origin : origins) markets.push_back(origin.market);
   std::sort(markets.begin(), markets.end());
@@ -85,7 +81,7 @@ StatusOr<Log::RebuildReport> Log::RebuildViews() {
     std::shared_lock<std::shared_mutex> lock(views_mutex_);
     report.before = DigestLocked();
   }
-  LEDGER_ASSIGN_OR_RETURN(std::vector<HeldOrigin> origins, HeldOrigins(*store_, nullptr));
+  LEDGER_ASSIGN_OR_RETURN(std::vector<HeldOrigin> origins, HeldOrigins(*store_));
   ViewAccumulator views(nullptr);
   rocksdb::ReadOptions options;
   options.fill_cache = false;

@@ -66,11 +66,17 @@ StatusOr<ViewValues> ViewValues::Decode(ViewKind kind, std::string_view bytes) {
   return values;
 }
 
+void SetViewKeyPrefix(std::string* key, ViewKind kind, std::string_view market, int32_t month) {
+  key->clear();
+  key->push_back(static_cast<char>(kind));
+  key->push_back(static_cast<char>(market.size()));
+  key->append(market);
+  PutBigEndian32(key, static_cast<uint32_t>(month));
+}
+
 std::string ViewKeyPrefix(ViewKind kind, std::string_view market, int32_t month) {
-  std::string key(1, static_cast<char>(kind));
-  key.push_back(static_cast<char>(market.size()));
-  key += market;
-  PutBigEndian32(&key, static_cast<uint32_t>(month));
+  std::string key;
+  SetViewKeyPrefix(&key, kind, market, month);
   return key;
 }
 
@@ -179,15 +185,6 @@ ViewPageMap PagesOf(const ViewRows& rows) {
   return shared;
 }
 
-ViewRows RowsOf(const ViewPageMap& pages) {
-  ViewRows rows;
-  for (const auto& [page, page_rows] : pages) {
-    for (const auto& [suffix, values] : *page_rows)
-      rows.emplace_hint(rows.end(), page + suffix, values);
-  }
-  return rows;
-}
-
 Status LoadViewPages(const Store& store, ViewPageMap* pages) {
   rocksdb::ReadOptions options;
   options.fill_cache = false;
@@ -223,15 +220,6 @@ void ApplyViewChanges(const ViewChanges& changes, ViewPageMap* pages) {
       (*pages)[key] = page;
     }
   }
-}
-
-void ViewAccumulator::StartKey(std::string* key, ViewKind kind, std::string_view market,
-                               int32_t month) {
-  key->clear();
-  key->push_back(static_cast<char>(kind));
-  key->push_back(static_cast<char>(market.size()));
-  key->append(market);
-  PutBigEndian32(key, static_cast<uint32_t>(month));
 }
 
 ViewValues* ViewAccumulator::Row(std::string_view key) {
@@ -288,17 +276,17 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
   if (!contract_event) {
     // The key as ViewKey::Encode makes it, built in place (this runs for
     // every entry).
-    StartKey(&key_a_, ViewKind::kDeal, market, month);
+    SetViewKeyPrefix(&key_a_, ViewKind::kDeal, market, month);
     key_a_.push_back(static_cast<char>(effect.mode));
     if (!Row(key_a_)->Add(Delta({1, effect.amount_fen}))) {
       return Status::OutOfRange("views: deal totals of " + std::string(market) + " overflow");
     }
     return Status::Ok();
   }
-  StartKey(&key_a_, ViewKind::kVolume, market, month);
+  SetViewKeyPrefix(&key_a_, ViewKind::kVolume, market, month);
   key_a_.push_back(static_cast<char>(after.type));
   key_a_.push_back(static_cast<char>(after.field));
-  StartKey(&key_b_, ViewKind::kFlow, market, month);
+  SetViewKeyPrefix(&key_b_, ViewKind::kFlow, market, month);
   PutBigEndian32(&key_b_, after.seller_region);
   PutBigEndian32(&key_b_, after.buyer_region);
   ViewValues* volume_row = Row(key_a_);
@@ -340,23 +328,20 @@ ViewChanges ViewAccumulator::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFa
   return changes;
 }
 
-std::map<std::string, std::string> ViewAccumulator::EncodedRows() const {
-  std::map<std::string, std::string> rows;
-  for (const auto& [page, page_rows] : pages_) {
-    for (const auto& [suffix, values] : page_rows) {
-      if (!values.IsZero())
-        rows.emplace(page + suffix, values.Encode(static_cast<ViewKind>(page[0])));
-    }
-  }
-  return rows;
-}
-
 ViewRows ViewAccumulator::Rows() const {
   ViewRows rows;
   for (const auto& [page, page_rows] : pages_) {
     for (const auto& [suffix, values] : page_rows) {
       if (!values.IsZero()) rows.emplace(page + suffix, values);
     }
+  }
+  return rows;
+}
+
+std::map<std::string, std::string> ViewAccumulator::EncodedRows() const {
+  std::map<std::string, std::string> rows;
+  for (const auto& [key, values] : Rows()) {
+    rows.emplace_hint(rows.end(), key, values.Encode(static_cast<ViewKind>(key[0])));
   }
   return rows;
 }
@@ -380,14 +365,6 @@ Hash DigestViews(const ViewPageMap& pages) {
       key = page + suffix;
       digester.AddRow(key, values.Encode(static_cast<ViewKind>(page[0])));
     }
-  }
-  return digester.Finish();
-}
-
-Hash DigestViews(const ViewRows& rows) {
-  ViewDigester digester;
-  for (const auto& [key, values] : rows) {
-    digester.AddRow(key, values.Encode(static_cast<ViewKind>(key[0])));
   }
   return digester.Finish();
 }

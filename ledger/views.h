@@ -99,6 +99,8 @@ struct ViewKey {
 
 // The start of every row of `kind` for `market` from `month` on, for seeks.
 std::string ViewKeyPrefix(ViewKind kind, std::string_view market, int32_t month);
+// The same into *key (replacing what it held), reusing its memory.
+void SetViewKeyPrefix(std::string* key, ViewKind kind, std::string_view market, int32_t month);
 
 // Every row of the views in key order. Values are never all zero.
 using ViewRows = std::map<std::string, ViewValues>;
@@ -116,7 +118,6 @@ using ViewPageMap = std::map<std::string, ViewPagePtr, std::less<>>;
 using ViewChanges = std::vector<std::pair<std::string, ViewPagePtr>>;
 
 ViewPageMap PagesOf(const ViewRows& rows);
-ViewRows RowsOf(const ViewPageMap& pages);
 
 // Reads every page of the views column family into *pages. A page that does
 // not decode is left out and reported as DataLoss after the rest are read,
@@ -152,7 +153,6 @@ class ViewAccumulator {
 
  private:
   ViewValues* Row(std::string_view key);
-  static void StartKey(std::string* key, ViewKind kind, std::string_view market, int32_t month);
 
   const ViewPageMap* base_;
   std::string key_a_, key_b_;  // reused key buffers
@@ -171,7 +171,6 @@ class ViewDigester {
   Sha256Stream sha_;
 };
 
-Hash DigestViews(const ViewRows& rows);
 Hash DigestViews(const ViewPageMap& pages);
 
 }  // namespace ledger

@@ -47,14 +47,16 @@ std::string ContractJson(const std::string& id, uint64_t n) {
          amount + R"(","tech_amount":")" + amount + R"(","signed_on":"2021-09-28"})";
 }
 
-std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) {
-  std::vector<std::string> entries;
-  entries.reserve(count);
+// Builds `count` entries from the JSON lines next_json(i) returns.
+template <typename NextJson>
+std::vector<std::string> BuildEntries(uint64_t count, NextJson&& next_json) {
   JsonOptions options;
   options.recorded_at_ms = 1632787200000;
   options.default_actor = "bench";
+  std::vector<std::string> entries;
+  entries.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
-    auto bytes = EntryFromJson(ContractJson(prefix + std::to_string(i), i), options);
+    auto bytes = EntryFromJson(next_json(i), options);
     if (!bytes.ok()) {
       std::fprintf(stderr, "ledger-bench: %s\n", bytes.status().ToString().c_str());
       std::exit(2);
@@ -64,24 +66,17 @@ std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) 
   return entries;
 }
 
+// Independent registrations of one kind: any order of commit is valid.
+std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) {
+  return BuildEntries(count,
+                      [&](uint64_t i) { return ContractJson(prefix + std::to_string(i), i); });
+}
+
 // A realistic mix of events (registrations, payments, amendments,
 // terminations, deals over a year, many view rows), built before timing.
 std::vector<std::string> MakeWorkload(uint64_t seed, uint64_t count) {
   tools::Workload workload(tools::WorkloadOptions{.seed = seed});
-  JsonOptions options;
-  options.recorded_at_ms = 1632787200000;
-  options.default_actor = "bench";
-  std::vector<std::string> entries;
-  entries.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    auto bytes = EntryFromJson(workload.Next(), options);
-    if (!bytes.ok()) {
-      std::fprintf(stderr, "ledger-bench: workload: %s\n", bytes.status().ToString().c_str());
-      std::exit(2);
-    }
-    entries.push_back(std::move(*bytes));
-  }
-  return entries;
+  return BuildEntries(count, [&](uint64_t) { return workload.Next(); });
 }
 
 std::unique_ptr<Log> FreshLog(const std::string& dir, LogOptions log_options = LogOptions()) {
