@@ -146,14 +146,6 @@ std::string KeyIdHex(uint32_t key_id) {
   return HexEncode(bytes);
 }
 
-std::string FormatVkey(std::string_view name, uint8_t signature_type,
-                       std::string_view public_key_raw) {
-  std::string typed_key(1, static_cast<char>(signature_type));
-  typed_key += public_key_raw;
-  return std::string(name) + "+" + KeyIdHex(KeyId(name, public_key_raw, signature_type)) + "+" +
-         Base64Encode(typed_key);
-}
-
 // The parts of "name+<8 hex key id>+base64(type || key)", the form shared by
 // vkeys and (after "PRIVATE+KEY+") signer keys.
 struct KeyString {
@@ -247,6 +239,14 @@ StatusOr<NoteSignature> ParseSignatureLine(std::string_view line) {
 }
 
 }  // namespace
+
+std::string FormatVkey(std::string_view name, uint8_t signature_type,
+                       std::string_view public_key_raw) {
+  std::string typed_key(1, static_cast<char>(signature_type));
+  typed_key += public_key_raw;
+  return std::string(name) + "+" + KeyIdHex(KeyId(name, public_key_raw, signature_type)) + "+" +
+         Base64Encode(typed_key);
+}
 
 std::string FormatCheckpoint(const Checkpoint& checkpoint) {
   assert(!checkpoint.origin.empty());

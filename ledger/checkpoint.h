@@ -73,6 +73,11 @@ uint32_t KeyId(std::string_view name, std::string_view public_key_raw,
 
 class NoteVerifier;
 
+// The vkey "name+<8 hex key id>+base64(type || public key)".
+// REQUIRES: IsValidKeyName(name), public_key_raw is 32 bytes.
+std::string FormatVkey(std::string_view name, uint8_t signature_type,
+                       std::string_view public_key_raw);
+
 // Signs note texts with an Ed25519 key as signature type 0x01.
 class NoteSigner {
  public:

@@ -11,6 +11,9 @@ namespace ledger::limits {
 // every size a replica may be asked to stop at is a signed size and a
 // replication chunk never needs more than this many entries.
 inline constexpr uint64_t kEntriesPerCheckpointMax = 4096;
+// The same for bytes: a replication chunk (one frame) stays below this plus
+// one entry, whatever the entries' sizes.
+inline constexpr size_t kBytesPerCheckpointMax = 4u << 20;
 
 // One commit batch: bounded so that one WriteBatch stays well inside the
 // memtable (64 MiB) and the callers of the next batch do not wait long.

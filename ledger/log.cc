@@ -16,28 +16,13 @@
 #include "schemas/entry_generated.h"
 
 namespace ledger {
-namespace {
-
-constexpr uint32_t kLocalOriginId = 1;
-
-// Market ids appear in paths, URLs and contract ids: keep them simple.
-bool ValidMarketId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string DatabasePath(const std::string& dir) { return dir + "/db"; }
 std::string KeyPath(const std::string& dir) { return dir + "/key.pem"; }
 
 StatusOr<std::string> Log::Init(const std::string& dir, const std::string& market_id,
                                 const std::string& origin) {
-  if (!ValidMarketId(market_id)) {
+  if (!IsValidMarketId(market_id)) {
     return Status::InvalidArgument("market: want 1-64 of [a-z0-9_-], got \"" + market_id + "\"");
   }
   if (!IsValidKeyName(origin)) {
@@ -103,13 +88,12 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   LEDGER_ASSIGN_OR_RETURN(std::string id, store_->Get(Column::kOrigins, kLocalOriginKey));
   if (id.size() != 4) return Status::DataLoss("origins: local origin id has a bad size");
   local_origin_id_ = GetBigEndian32(id);
-  LEDGER_ASSIGN_OR_RETURN(std::string record,
-                          store_->Get(Column::kOrigins, OriginRecordKey(local_origin_id_)));
-  size_t newline = record.find('\n');
-  if (newline == std::string::npos) return Status::DataLoss("origins: bad local origin record");
-  market_id_ = record.substr(0, newline);
-  vkey_ = record.substr(newline + 1);
-  LEDGER_ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVkey(vkey_));
+  LEDGER_RETURN_IF_ERROR(LoadOrigins());
+  auto local = origins_.find(local_origin_id_);
+  if (local == origins_.end()) return Status::DataLoss("origins: no record for the local log");
+  market_id_ = local->second.record.market;
+  const NoteVerifier& verifier = local->second.record.checkpoint_keys.front();
+  vkey_ = verifier.ToVkey();
   origin_ = verifier.name();
 
   LEDGER_ASSIGN_OR_RETURN(std::string head,
@@ -135,6 +119,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   if (key.public_key().raw() != verifier.key().raw()) {
     return Status::FailedPrecondition(KeyPath(dir) + " does not match the log's verifier key");
   }
+  cosigner_ = std::make_unique<CosignatureSigner>(origin_, key);
   signer_ = std::make_unique<NoteSigner>(origin_, std::move(key));
   written_views_ = durable_views_;  // shares the pages
   // What recovery replayed from the WAL counts as durable from here on.
@@ -218,8 +203,11 @@ void Log::WriterLoop() {
       if (queue_.empty()) return;  // stopping and drained
       size_t entries = 0;
       size_t bytes = 0;
-      while (!queue_.empty() && (batch.empty() || (entries < limits::kBatchEntriesMax &&
-                                                   bytes < limits::kBatchBytesMax))) {
+      // A partner's chunk is committed alone, local appends together.
+      bool replica = queue_.front()->replica != nullptr;
+      while (!queue_.empty() && (queue_.front()->replica != nullptr) == replica &&
+             (batch.empty() ||
+              (!replica && entries < limits::kBatchEntriesMax && bytes < limits::kBatchBytesMax))) {
         Request* request = queue_.front();
         queue_.pop_front();
         entries += request->entries.size();
@@ -227,7 +215,8 @@ void Log::WriterLoop() {
         batch.push_back(request);
       }
     }
-    Written written = ProcessBatch(std::move(batch));
+    Written written =
+        batch.front()->replica ? ProcessReplica(batch.front()) : ProcessBatch(std::move(batch));
     {
       std::lock_guard<std::mutex> lock(mutex_);
       syncing_.push_back(std::move(written));
@@ -252,16 +241,32 @@ void Log::SyncLoop() {
     Status synced = wrote ? store_->SyncWal() : Status::Ok();
     if (!synced.ok()) sync_failed_.store(true, std::memory_order_release);
     for (Written& written : batches) Complete(written, synced);
+    // Partner chunks belong to no waiting caller; an Append's requests may
+    // be gone as soon as they are marked done.
+    std::vector<Request*> replicas;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       for (Written& written : batches) {
         for (Request* request : written.requests) {
           queued_entries_ -= request->entries.size();
-          request->done = true;
+          if (request->replica) {
+            replicas.push_back(request);
+          } else {
+            request->done = true;
+          }
         }
       }
     }
     done_cv_.notify_all();
+    for (Request* request : replicas) {
+      ReplicaWork& work = *request->replica;
+      if (work.status.ok()) {
+        work.done(work.end);
+      } else {
+        work.done(work.status);
+      }
+      delete request;
+    }
   }
 }
 
@@ -270,6 +275,9 @@ void Log::Complete(Written& written, const Status& synced) {
   if (failure.ok() && written.wrote) failure = synced;
   if (failure.ok() && sync_failed_.load(std::memory_order_acquire) && written.wrote) {
     failure = Status::Unavailable("an earlier WAL sync failed");
+  }
+  for (Request* request : written.requests) {
+    if (request->replica && request->replica->status.ok()) request->replica->status = failure;
   }
   for (Request* request : written.requests) {
     for (StatusOr<Receipt>& result : request->results) {
@@ -286,7 +294,13 @@ void Log::Complete(Written& written, const Status& synced) {
     ApplyViewChanges(written.view_changes, &durable_views_);
     ++views_version_;
   }
-  if (failure.ok()) size_.store(written.size, std::memory_order_release);
+  if (failure.ok() && written.wrote && written.origin_id != local_origin_id_) {
+    std::unique_lock<std::shared_mutex> lock(origins_mutex_);
+    origins_[written.origin_id].size = written.size;
+  }
+  if (failure.ok() && written.origin_id == local_origin_id_) {
+    size_.store(written.size, std::memory_order_release);
+  }
 }
 
 std::string Log::SignCheckpoint(uint64_t size, const Hash& root) const {

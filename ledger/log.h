@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -35,6 +36,7 @@
 #include "ledger/crypto.h"
 #include "ledger/encoding.h"
 #include "ledger/merkle.h"
+#include "ledger/origins.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
 #include "ledger/views.h"
@@ -56,6 +58,44 @@ struct Receipt {
   // True when the request_id was seen before: nothing was appended and this
   // is the original receipt (its checkpoint_size is the current size).
   bool duplicate = false;
+};
+
+// A run of a partner's log as received from a peer: entries [from, from + n)
+// of `origin`, ending at a size the origin signed (checkpoint, a signed note
+// that may carry other lines, which are ignored).
+struct ReplicaChunk {
+  uint64_t from = 0;
+  std::vector<std::string> entries;
+  std::string checkpoint;
+};
+
+// Where one origin's log stands on this node.
+struct OriginHead {
+  uint32_t id = 0;
+  std::string market;
+  std::string origin;
+  uint64_t size = 0;
+  // The origin's signed checkpoint at `size`, only its verified signature
+  // lines; empty when none is held (a partner log not yet fetched).
+  std::string checkpoint;
+  // Non-empty once a conflicting checkpoint was seen: why the origin stopped
+  // syncing (the signed notes are in the evidence column family).
+  std::string equivocation;
+};
+
+// A verified checkpoint of a held origin (Log::ObserveCheckpoint).
+struct ObservedCheckpoint {
+  uint32_t origin_id = 0;
+  Checkpoint checkpoint;
+  std::string note;   // the note with only the origin's verified lines
+  uint64_t held = 0;  // our durable size of that origin
+};
+
+// Evidence that an origin signed two inconsistent checkpoints.
+struct Equivocation {
+  std::string origin;
+  std::string theirs;  // the checkpoint received
+  std::string ours;    // the checkpoint held whose tree contradicts it
 };
 
 // Checks what can be checked of one entry alone (size, FlatBuffers
@@ -133,6 +173,58 @@ class Log {
   // the stored views were damaged). REQUIRES: !read_only, no Append running.
   StatusOr<RebuildReport> RebuildViews();
 
+  // --- Replication (log_replica.cc) ---
+
+  // Adds the markets of the trust registry that are new and updates the keys
+  // of known ones. The node's own market must be listed with its own key.
+  // Call before serving peers. REQUIRES: !read_only.
+  Status Trust(const std::vector<TrustedOrigin>& registry);
+  // Every origin held, by id; the local one first.
+  std::vector<OriginHead> Heads() const;
+  StatusOr<OriginRecord> OriginNamed(std::string_view origin) const;
+
+  // Durable entries [from, to) of an origin. REQUIRES: to - from is small
+  // enough to hold in memory.
+  StatusOr<std::vector<std::string>> ReadEntries(uint32_t origin_id, uint64_t from,
+                                                 uint64_t to) const;
+  // The largest signed size in (from, limit] of a durable log; NotFound if
+  // there is none.
+  StatusOr<uint64_t> SignedSizeAtMost(uint32_t origin_id, uint64_t from, uint64_t limit) const;
+  // The stored checkpoint of an origin at `size` followed by the witness
+  // cosignatures held for it.
+  StatusOr<std::string> CheckpointOf(uint32_t origin_id, uint64_t size) const;
+
+  // Verifies a signed checkpoint of a held origin against the registry and,
+  // when we hold its size, against our own tree. A conflict is equivocation:
+  // both notes are stored as evidence, the origin stops syncing, and the
+  // result is DataLoss starting with "equivocation". NotFound: unknown
+  // origin or no trusted signature; DataLoss: a bad signature;
+  // FailedPrecondition: the origin has stopped syncing.
+  StatusOr<ObservedCheckpoint> ObserveCheckpoint(std::string_view note);
+
+  // Verifies and stores a chunk of a partner's log: the checkpoint is
+  // verified as ObserveCheckpoint does, every entry against the stateless
+  // and stateful rules, and the root recomputed from the stored subtrees
+  // plus the new leaves must equal the signed one. Only then are entries,
+  // hashes, checkpoint, head and views written, in one batch. Entries we
+  // already hold are skipped. `done` gets the new durable size, or:
+  // AlreadyExists (nothing new), OutOfRange (a gap: fetch from the head),
+  // DataLoss (forged or wrong data), FailedPrecondition (origin stopped).
+  // `done` runs on an internal thread and must not block.
+  // REQUIRES: !read_only.
+  using ReplicaDone = std::function<void(StatusOr<uint64_t>)>;
+  void Replicate(ReplicaChunk chunk, ReplicaDone done);
+  StatusOr<uint64_t> Replicate(ReplicaChunk chunk);  // waits for the result
+
+  // The node's witness cosignature line of a checkpoint text, signed now.
+  // REQUIRES: !read_only; text ends in "\n".
+  std::string Cosign(std::string_view checkpoint_text) const;
+  // Stores the cosignatures on a note whose checkpoint we hold byte for
+  // byte, each verified against a market's witness key. Returns how many were
+  // new; NotFound if the checkpoint is not held or no line verifies.
+  StatusOr<size_t> AddCosignatures(std::string_view note);
+  StatusOr<std::vector<Equivocation>> Evidence() const;
+
   // Re-reads the whole local log and checks every entry against its stored
   // leaf hash, every stored subtree hash, every checkpoint's root and
   // signature, and the head. DataLoss names the first bad index.
@@ -140,7 +232,18 @@ class Log {
   Status Verify(const std::function<void(uint64_t, uint64_t)>& progress) const;
 
  private:
-  // One Append call waiting for the writer.
+  // What the writer needs beyond the entries to commit a partner's chunk.
+  struct ReplicaWork {
+    uint32_t origin_id = 0;
+    std::string market;
+    uint64_t from = 0;
+    uint64_t end = 0;  // the signed size
+    Hash root{};       // the signed root
+    std::string note;  // the checkpoint, verified lines only
+    ReplicaDone done;
+    Status status;  // the outcome
+  };
+  // One Append call (or one partner chunk) waiting for the writer.
   struct Request {
     std::vector<std::string> entries;
     // Filled by the caller's thread before queueing (stateless checks and
@@ -149,11 +252,15 @@ class Log {
     std::vector<StatusOr<Hash>> prechecked;
     std::vector<StatusOr<Receipt>> results;
     bool done = false;
+    // Set for a partner's chunk, which the writer commits alone; the
+    // syncer then calls its `done` and deletes the request.
+    std::unique_ptr<ReplicaWork> replica;
   };
   // A batch the writer is done with, waiting for the WAL sync.
   struct Written {
     std::vector<Request*> requests;
-    uint64_t size = 0;  // the log size once it is durable
+    uint32_t origin_id = 0;  // whose log the batch extends
+    uint64_t size = 0;       // the log size once it is durable
     bool wrote = false;
     Status status;  // why the batch as a whole failed
     // The view rows the batch changed, for the readers' copy.
@@ -163,6 +270,12 @@ class Log {
   Status Load(const std::string& dir, const LogOptions& options);
   void WriterLoop();
   Written ProcessBatch(std::vector<Request*> requests);
+  Written ProcessReplica(Request* request);
+  // Why the writer must refuse every batch now, or OK.
+  Status Refusal() const;
+  // The in-memory origin table from the origins column family.
+  Status LoadOrigins();
+  Status RecordEquivocation(uint32_t origin_id, const std::string& theirs, uint64_t size);
   void SyncLoop();
   // Gives each of the batch's accepted entries its final result.
   void Complete(Written& written, const Status& synced);
@@ -170,8 +283,23 @@ class Log {
   Hash DigestLocked() const;
   std::string SignCheckpoint(uint64_t size, const Hash& root) const;
 
+  // What the node knows of one origin; guarded by origins_mutex_.
+  struct OriginState {
+    OriginRecord record;
+    uint64_t size = 0;  // durable; size_ is authoritative for the local log
+    std::string equivocation;
+  };
+  // The writer's view of a partner log: the state after its last written
+  // chunk, which may not be durable yet.
+  struct ReplicaCursor {
+    Frontier frontier;
+    uint64_t size = 0;
+  };
+  uint64_t HeldSize(uint32_t origin_id) const;
+
   std::unique_ptr<Store> store_;
   std::unique_ptr<NoteSigner> signer_;
+  std::unique_ptr<CosignatureSigner> cosigner_;
   std::string market_id_;
   std::string origin_;
   std::string vkey_;
@@ -186,9 +314,15 @@ class Log {
   uint64_t last_checkpoint_size_ = 0;
   uint64_t written_size_ = 0;
   ViewPageMap written_views_;
+  std::map<uint32_t, ReplicaCursor> cursors_;
   // Set by the syncer when a WAL sync failed: what was written since may be
   // lost, so the log refuses further appends until it is reopened.
   std::atomic<bool> sync_failed_{false};
+
+  mutable std::shared_mutex origins_mutex_;
+  std::map<uint32_t, OriginState> origins_;
+  std::map<std::string, uint32_t, std::less<>> origin_ids_;  // by origin name
+  std::mutex trust_mutex_;                                   // serialises Trust and evidence writes
 
   // The views as of the last durable batch, for queries: a copy of the
   // views column family kept in memory (it is small), changed by the syncer.

@@ -21,9 +21,11 @@ namespace {
 // the caller adopts `frontier` and `size` only after the batch is durable.
 class BatchBuilder {
  public:
-  BatchBuilder(const Store* store, uint32_t origin_id, std::string market, bool with_views,
-               const ViewPageMap* views, const Frontier& frontier, uint64_t size)
+  // `local`: the node's own log, whose request ids are kept for idempotency.
+  BatchBuilder(const Store* store, uint32_t origin_id, std::string market, bool local,
+               bool with_views, const ViewPageMap* views, const Frontier& frontier, uint64_t size)
       : store_(store),
+        local_(local),
         with_views_(with_views),
         origin_id_(origin_id),
         market_(std::move(market)),
@@ -56,6 +58,7 @@ class BatchBuilder {
   StatusOr<Receipt> EarlierReceipt(const std::string& request_id) const;
 
   const Store* store_;
+  bool local_;
   bool with_views_;
   uint32_t origin_id_;
   std::string market_;
@@ -94,12 +97,14 @@ StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) co
 StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_hash) {
   const fb::Entry* entry = fb::GetEntry(bytes.data());
   std::string request_id(RequestId(*entry));
-  StatusOr<Receipt> earlier = EarlierReceipt(request_id);
-  if (earlier.ok()) {
-    earlier->duplicate = true;
-    return earlier;
+  if (local_) {
+    StatusOr<Receipt> earlier = EarlierReceipt(request_id);
+    if (earlier.ok()) {
+      earlier->duplicate = true;
+      return earlier;
+    }
+    if (earlier.status().code() != Status::Code::kNotFound) return earlier.status();
   }
-  if (earlier.status().code() != Status::Code::kNotFound) return earlier.status();
 
   LEDGER_ASSIGN_OR_RETURN(Effect effect, overlay_.Check(*entry, size_));
   if (with_views_) LEDGER_RETURN_IF_ERROR(views_.Add(market_, effect));
@@ -119,15 +124,29 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
     fatal_ = tiled;
     return tiled;
   }
-  std::string index_bytes;
-  PutBigEndian64(&index_bytes, size_);
-  batch_.Put(store_->handle(Column::kRequests), request_id, index_bytes).PermitUncheckedError();
-  batch_requests_.emplace(std::move(request_id), receipt);
+  if (local_) {
+    std::string index_bytes;
+    PutBigEndian64(&index_bytes, size_);
+    batch_.Put(store_->handle(Column::kRequests), request_id, index_bytes).PermitUncheckedError();
+    batch_requests_.emplace(std::move(request_id), receipt);
+  }
   ++size_;
   return receipt;
 }
 
 }  // namespace
+
+Status Log::Refusal() const {
+  if (sync_failed_.load(std::memory_order_acquire)) {
+    return Status::Unavailable(
+        "log stopped after a failed WAL sync; reopen it to recover what is durable");
+  }
+  if (views_damaged_.load(std::memory_order_acquire)) {
+    return Status::FailedPrecondition(
+        "appends refused: the stored views are damaged; run `ledgerctl views rebuild`");
+  }
+  return Status::Ok();
+}
 
 StatusOr<Hash> Precheck(const std::string& bytes) {
   if (bytes.size() > limits::kEntryBytesMax) {
@@ -143,23 +162,19 @@ StatusOr<Hash> Precheck(const std::string& bytes) {
 Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   Written written;
   written.requests = std::move(requests);
+  written.origin_id = local_origin_id_;
   written.size = written_size_;
-  if (sync_failed_.load(std::memory_order_acquire) ||
-      views_damaged_.load(std::memory_order_acquire)) {
-    written.status =
-        sync_failed_.load(std::memory_order_acquire)
-            ? Status::Unavailable(
-                  "log stopped after a failed WAL sync; reopen it to recover what is durable")
-            : Status::FailedPrecondition(
-                  "appends refused: the stored views are damaged; run `ledgerctl views rebuild`");
+  written.status = Refusal();
+  if (!written.status.ok()) {
     for (Request* request : written.requests) {
       request->results.assign(request->entries.size(), written.status);
     }
     return written;
   }
-  BatchBuilder builder(store_.get(), local_origin_id_, market_id_, !benchmark_without_views_,
-                       &written_views_, frontier_, written_size_);
+  BatchBuilder builder(store_.get(), local_origin_id_, market_id_, /*local=*/true,
+                       !benchmark_without_views_, &written_views_, frontier_, written_size_);
   uint64_t signed_size = last_checkpoint_size_;
+  size_t unsigned_bytes = 0;
   std::vector<Receipt*> unsigned_receipts;
   auto sign_up_to = [&](uint64_t size, const Hash& root) {
     builder.batch()
@@ -168,6 +183,7 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
         .PermitUncheckedError();
     for (Receipt* receipt : unsigned_receipts) receipt->checkpoint_size = size;
     unsigned_receipts.clear();
+    unsigned_bytes = 0;
     signed_size = size;
   };
 
@@ -180,7 +196,9 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
       StatusOr<Receipt>& result = request->results.back();
       if (!result.ok() || result->duplicate) continue;
       unsigned_receipts.push_back(&result.value());
-      if (builder.size() - signed_size >= limits::kEntriesPerCheckpointMax) {
+      unsigned_bytes += request->entries[i].size();
+      if (builder.size() - signed_size >= limits::kEntriesPerCheckpointMax ||
+          unsigned_bytes >= limits::kBytesPerCheckpointMax) {
         sign_up_to(builder.size(), builder.frontier().Root());
       }
     }
@@ -208,6 +226,82 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   frontier_ = builder.frontier();
   last_checkpoint_size_ = signed_size;
   written_size_ = builder.size();
+  return written;
+}
+
+}  // namespace ledger
+
+namespace ledger {
+
+Log::Written Log::ProcessReplica(Request* request) {
+  ReplicaWork& work = *request->replica;
+  Written written;
+  written.requests = {request};
+  written.origin_id = work.origin_id;
+  auto refuse = [&](Status status) {
+    work.status = status;
+    return written;
+  };
+  if (Status refusal = Refusal(); !refusal.ok()) return refuse(refusal);
+  {
+    std::shared_lock<std::shared_mutex> lock(origins_mutex_);
+    const OriginState& state = origins_.at(work.origin_id);
+    if (!state.equivocation.empty()) {
+      return refuse(Status::FailedPrecondition(state.record.market +
+                                               " stopped syncing: " + state.equivocation));
+    }
+  }
+  auto cursor = cursors_.find(work.origin_id);
+  if (cursor == cursors_.end()) {
+    // First chunk of this origin since open: what is stored is durable.
+    ReplicaCursor fresh;
+    fresh.size = HeldSize(work.origin_id);
+    StatusOr<Frontier> frontier =
+        Frontier::Load(StoreSubtrees(store_.get(), work.origin_id), fresh.size);
+    if (!frontier.ok()) return refuse(frontier.status());
+    fresh.frontier = *frontier;
+    cursor = cursors_.emplace(work.origin_id, fresh).first;
+  }
+  ReplicaCursor& at = cursor->second;
+  written.size = at.size;
+  if (work.end <= at.size) {
+    return refuse(Status::AlreadyExists("already held up to " + std::to_string(at.size)));
+  }
+  if (work.from > at.size) {
+    return refuse(Status::OutOfRange("chunk starts at " + std::to_string(work.from) +
+                                     " but the log is held up to " + std::to_string(at.size)));
+  }
+
+  BatchBuilder builder(store_.get(), work.origin_id, work.market, /*local=*/false,
+                       !benchmark_without_views_, &written_views_, at.frontier, at.size);
+  for (uint64_t index = at.size; index < work.end; ++index) {
+    size_t i = index - work.from;
+    StatusOr<Receipt> added = builder.Add(request->entries[i], *request->prechecked[i]);
+    if (!added.ok()) {
+      return refuse(Status::DataLoss(work.market + " entry " + std::to_string(index) +
+                                     " breaks a rule: " + added.status().message()));
+    }
+  }
+  Hash root = builder.frontier().Root();
+  if (root != work.root) {
+    return refuse(Status::DataLoss(work.market + " entries [" + std::to_string(work.from) + ", " +
+                                   std::to_string(work.end) + ") do not hash to the signed root"));
+  }
+  auto* batch = builder.batch();
+  batch
+      ->Put(store_->handle(Column::kCheckpoints), CheckpointKey(work.origin_id, work.end),
+            work.note)
+      .PermitUncheckedError();
+  batch->Put(store_->handle(Column::kOrigins), HeadKey(work.origin_id), HeadValue(work.end, root))
+      .PermitUncheckedError();
+  work.status = store_->Write(builder.Finish(), /*sync=*/false);
+  if (!work.status.ok()) return written;
+  written.wrote = true;
+  ApplyViewChanges(builder.view_changes(), &written_views_);
+  written.view_changes = std::move(builder.view_changes());
+  written.size = work.end;
+  at.frontier = builder.frontier();
+  at.size = work.end;
   return written;
 }
 

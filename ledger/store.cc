@@ -18,7 +18,8 @@ namespace {
 
 // Column family names are part of the on-disk format: never rename.
 constexpr std::array<const char*, kColumnCount> kColumnNames = {
-    "entries", "hashes", "checkpoints", "origins", "requests", "views", "evidence", "contracts"};
+    "entries", "hashes",   "checkpoints", "origins",     "requests",
+    "views",   "evidence", "contracts",   "cosignatures"};
 
 rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   rocksdb::ColumnFamilyOptions options;
@@ -71,7 +72,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, const Stor
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   if (options.env != nullptr) db_options.env = options.env;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A database made by an older version gains the families added since.
+  db_options.create_missing_column_families = !options.read_only;
   db_options.max_background_jobs = 2;
   // Required by the hashed memtable of `requests`; there is one writer anyway.
   db_options.allow_concurrent_memtable_write = false;
@@ -153,6 +155,18 @@ std::string OriginRecordKey(uint32_t origin_id) {
 std::string HeadKey(uint32_t origin_id) {
   std::string key = "h";
   PutBigEndian32(&key, origin_id);
+  return key;
+}
+
+std::string StoppedKey(uint32_t origin_id) {
+  std::string key = "x";
+  PutBigEndian32(&key, origin_id);
+  return key;
+}
+
+std::string CosignatureKey(uint32_t origin_id, uint64_t size, uint32_t key_id) {
+  std::string key = EntryKey(origin_id, size);
+  PutBigEndian32(&key, key_id);
   return key;
 }
 

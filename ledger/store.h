@@ -10,11 +10,14 @@
 //                'o' origin_id(4)                  -> OriginRecord
 //                'h' origin_id(4)                  -> head: size(8) root(32)
 //                's'                               -> local origin_id(4)
+//                'x' origin_id(4)                  -> why it stopped syncing
 //   requests     request_id(16)                    -> index(8) of the local log
 //   views        projection rows (projections)
-//   evidence     conflicting signed checkpoints
+//   evidence     origin_id(4) size(8)             -> len(4) note received, note held
+//                (two signed checkpoints that contradict each other)
 //   contracts    per-origin state of contracts, deals and matchmaking ids
 //                (see contracts.h); point lookups only
+//   cosignatures origin_id(4) size(8) key_id(4)   -> a witness's cosignature line
 // All integers are big-endian so that iteration order is log order.
 //
 // Thread-safety: a Store may be used from many threads; RocksDB serialises
@@ -48,8 +51,9 @@ enum class Column : uint8_t {
   kViews,
   kEvidence,
   kContracts,
+  kCosignatures,
 };
-inline constexpr size_t kColumnCount = 8;
+inline constexpr size_t kColumnCount = 9;
 
 struct StoreOptions {
   bool create_if_missing = false;
@@ -94,6 +98,8 @@ std::string CheckpointKey(uint32_t origin_id, uint64_t size);
 std::string OriginNameKey(std::string_view name);
 std::string OriginRecordKey(uint32_t origin_id);
 std::string HeadKey(uint32_t origin_id);
+std::string StoppedKey(uint32_t origin_id);
+std::string CosignatureKey(uint32_t origin_id, uint64_t size, uint32_t key_id);
 inline constexpr std::string_view kLocalOriginKey = "s";
 
 // The head record of an origin: size(8) root(32).
