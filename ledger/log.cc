@@ -241,11 +241,13 @@ void Log::SyncLoop() {
     Status synced = wrote ? store_->SyncWal() : Status::Ok();
     if (!synced.ok()) sync_failed_.store(true, std::memory_order_release);
     for (Written& written : batches) Complete(written, synced);
+    std::function<void(uint32_t, uint64_t)> listener;
     // Partner chunks belong to no waiting caller; an Append's requests may
     // be gone as soon as they are marked done.
     std::vector<Request*> replicas;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      listener = durable_listener_;
       for (Written& written : batches) {
         for (Request* request : written.requests) {
           queued_entries_ -= request->entries.size();
@@ -258,6 +260,11 @@ void Log::SyncLoop() {
       }
     }
     done_cv_.notify_all();
+    if (listener && synced.ok()) {
+      for (const Written& written : batches) {
+        if (written.wrote && written.status.ok()) listener(written.origin_id, written.size);
+      }
+    }
     for (Request* request : replicas) {
       ReplicaWork& work = *request->replica;
       if (work.status.ok()) {

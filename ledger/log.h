@@ -187,9 +187,15 @@ class Log {
   // enough to hold in memory.
   StatusOr<std::vector<std::string>> ReadEntries(uint32_t origin_id, uint64_t from,
                                                  uint64_t to) const;
-  // The largest signed size in (from, limit] of a durable log; NotFound if
-  // there is none.
-  StatusOr<uint64_t> SignedSizeAtMost(uint32_t origin_id, uint64_t from, uint64_t limit) const;
+  // The signed sizes in (from, limit] of an origin's durable log, ascending.
+  StatusOr<std::vector<uint64_t>> SignedSizes(uint32_t origin_id, uint64_t from,
+                                              uint64_t limit) const;
+  // The durable size of an origin's log (0 for an unknown id).
+  // The durable size of an origin's log (0 for an unknown id).
+  uint64_t HeldSize(uint32_t origin_id) const;
+  // Called on an internal thread after each durable batch with the origin
+  // and its new size; must not block. Set it before appends start.
+  void SetDurableListener(std::function<void(uint32_t origin_id, uint64_t size)> listener);
   // The stored checkpoint of an origin at `size` followed by the witness
   // cosignatures held for it.
   StatusOr<std::string> CheckpointOf(uint32_t origin_id, uint64_t size) const;
@@ -295,11 +301,11 @@ class Log {
     Frontier frontier;
     uint64_t size = 0;
   };
-  uint64_t HeldSize(uint32_t origin_id) const;
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<NoteSigner> signer_;
   std::unique_ptr<CosignatureSigner> cosigner_;
+  std::function<void(uint32_t, uint64_t)> durable_listener_;
   std::string market_id_;
   std::string origin_;
   std::string vkey_;

@@ -197,18 +197,25 @@ StatusOr<std::vector<std::string>> Log::ReadEntries(uint32_t origin_id, uint64_t
   return entries;
 }
 
-StatusOr<uint64_t> Log::SignedSizeAtMost(uint32_t origin_id, uint64_t from, uint64_t limit) const {
+StatusOr<std::vector<uint64_t>> Log::SignedSizes(uint32_t origin_id, uint64_t from,
+                                                 uint64_t limit) const {
   limit = std::min(limit, HeldSize(origin_id));
+  std::vector<uint64_t> sizes;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->handle(Column::kCheckpoints)));
-  it->SeekForPrev(CheckpointKey(origin_id, limit));
-  if (!it->status().ok()) return FromRocksDb(it->status(), "checkpoints");
-  if (InOrigin(*it, origin_id) && it->key().size() == 12) {
+  for (it->Seek(CheckpointKey(origin_id, from + 1)); InOrigin(*it, origin_id); it->Next()) {
+    if (it->key().size() != 12) return Status::DataLoss("checkpoints: bad key");
     uint64_t size = GetBigEndian64(it->key().ToStringView().substr(4));
-    if (size > from) return size;
+    if (size > limit) break;
+    sizes.push_back(size);
   }
-  return Status::NotFound("no signed size in (" + std::to_string(from) + ", " +
-                          std::to_string(limit) + "]");
+  if (!it->status().ok()) return FromRocksDb(it->status(), "checkpoints");
+  return sizes;
+}
+
+void Log::SetDurableListener(std::function<void(uint32_t origin_id, uint64_t size)> listener) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  durable_listener_ = std::move(listener);
 }
 
 StatusOr<std::string> Log::CheckpointOf(uint32_t origin_id, uint64_t size) const {

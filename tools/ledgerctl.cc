@@ -30,9 +30,10 @@ int main(int argc, char** argv) {
   init->add_option("--origin", origin, "log origin, e.g. techmarket.cn/xining")->required();
   init->callback([&] { result = RunInit(dir, market, origin); });
 
-  app.add_subcommand("key", "print the log's verifier key (vkey)")->callback([&] {
-    result = RunKey(dir);
-  });
+  bool witness = false;
+  auto* key = app.add_subcommand("key", "print the log's verifier key (vkey)");
+  key->add_flag("--witness", witness, "print the key that verifies this node's cosignatures");
+  key->callback([&] { result = RunKey(dir, witness); });
 
   AppendFlags append_flags;
   append_flags.actor = DefaultActor();

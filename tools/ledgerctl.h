@@ -9,7 +9,7 @@
 namespace ledger::cli {
 
 int RunInit(const std::string& dir, const std::string& market, const std::string& origin);
-int RunKey(const std::string& dir);
+int RunKey(const std::string& dir, bool witness);
 
 struct AppendFlags {
   std::string file;  // "-" for standard input

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/entry_json.h"
+#include "ledger/origins.h"
 #include "tools/cli_util.h"
 #include "tools/ledgerctl.h"
 
@@ -24,10 +25,16 @@ void PrintProofText(const std::vector<Hash>& hashes) {
 
 }  // namespace
 
-int RunKey(const std::string& dir) {
+int RunKey(const std::string& dir, bool witness) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  std::printf("%s\n", (*log)->vkey().c_str());
+  std::string vkey = (*log)->vkey();
+  if (witness) {
+    StatusOr<NoteVerifier> verifier = NoteVerifier::FromVkey(vkey);
+    if (!verifier.ok()) return Fail(verifier.status());
+    vkey = WitnessVkeyOf(*verifier);
+  }
+  std::printf("%s\n", vkey.c_str());
   return kExitOk;
 }
 
