@@ -79,7 +79,9 @@ StatusOr<MarketInfo> ParseMarket(const Json& item, size_t index) {
   LEDGER_ASSIGN_OR_RETURN(market.tls_identity, StringField(item, "tls_identity", where, false));
   LEDGER_ASSIGN_OR_RETURN(market.trust.vkeys, StringList(item, "vkeys", where));
   if (!market.address.empty()) {
-    LEDGER_RETURN_IF_ERROR(ParseEndpoint(market.address).status().WithContext(where + " address"));
+    StatusOr<Endpoint> endpoint = ParseEndpoint(market.address);
+    if (endpoint.ok() && endpoint->port == 0) endpoint = Status::InvalidArgument("port 0");
+    LEDGER_RETURN_IF_ERROR(endpoint.status().WithContext(where + " address"));
   }
   LEDGER_RETURN_IF_ERROR(ledger::RecordOf(market.trust).status().WithContext(where));
   return market;
@@ -111,7 +113,7 @@ StatusOr<Endpoint> ParseEndpoint(std::string_view text) {
     if (c < '0' || c > '9') return Status::InvalidArgument(bad);
     value = value * 10 + (c - '0');
   }
-  if (value == 0 || value > 65535) return Status::InvalidArgument(bad + " with port 1-65535");
+  if (value > 65535) return Status::InvalidArgument(bad + " with port 0-65535");
   return Endpoint{std::string(text.substr(0, colon)), static_cast<uint16_t>(value)};
 }
 

@@ -61,7 +61,8 @@ struct Endpoint {
   std::string host;
   uint16_t port = 0;
 };
-// "host:port" with a numeric port in 1..65535.
+// "host:port" with a numeric port in 0..65535 (0: any free port, for a
+// listener; a partner's address needs a real one).
 ledger::StatusOr<Endpoint> ParseEndpoint(std::string_view text);
 
 ledger::StatusOr<Federation> ParseFederation(std::string_view json);

@@ -2,6 +2,7 @@
 //
 //   ledger-bench append [--entries N] [--dir DIR]
 //   ledger-bench query [--entries N] [--queries Q] [--dir DIR]
+//   ledger-bench replicate [--entries N] [--dir DIR]
 //
 // Entries are built before the clock starts (that is the client's work);
 // what is timed is the node's: validation, hashing, one WriteBatch with a
@@ -17,115 +18,11 @@
 #include "ledger/entry_json.h"
 #include "ledger/log.h"
 #include "ledger/totals.h"
+#include "tools/bench_common.h"
 #include "tools/workload.h"
 
 namespace ledger::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string ContractJson(const std::string& id, uint64_t n) {
-  static const char* kTypes[][2] = {{"development", "commissioned"},
-                                    {"transfer", "patent_right"},
-                                    {"licensing", "patent_license"},
-                                    {"consulting", "other"},
-                                    {"service", "general"}};
-  const auto& type = kTypes[n % 5];
-  int64_t fen = 100000 + int64_t(n * 7919 % 50000000);
-  std::string amount = std::to_string(fen / 100) + "." + std::to_string(10 + fen % 90);
-  return R"({"event":"ContractRegistered","contract_id":")" + id +
-         R"(","registration_no":"2021630100)" + std::to_string(100000 + n % 900000) +
-         R"(","type":")" + type[0] + R"(","subtype":")" + type[1] +
-         R"(","title":"高原特色生物资源提取工艺研究与产业化","field":"biomedicine",)"
-         R"("seller":{"name":"青海大学","entity":"university","region":"630100"},)"
-         R"("buyer":{"name":"青海某生物科技有限公司","entity":"enterprise","region":"630100"},)"
-         R"("contract_amount":")" +
-         amount + R"(","tech_amount":")" + amount + R"(","signed_on":"2021-09-28"})";
-}
-
-// Builds `count` entries from the JSON lines next_json(i) returns.
-template <typename NextJson>
-std::vector<std::string> BuildEntries(uint64_t count, NextJson&& next_json) {
-  JsonOptions options;
-  options.recorded_at_ms = 1632787200000;
-  options.default_actor = "bench";
-  std::vector<std::string> entries;
-  entries.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    auto bytes = EntryFromJson(next_json(i), options);
-    if (!bytes.ok()) {
-      std::fprintf(stderr, "ledger-bench: %s\n", bytes.status().ToString().c_str());
-      std::exit(2);
-    }
-    entries.push_back(std::move(*bytes));
-  }
-  return entries;
-}
-
-// Independent registrations of one kind: any order of commit is valid.
-std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) {
-  return BuildEntries(count,
-                      [&](uint64_t i) { return ContractJson(prefix + std::to_string(i), i); });
-}
-
-// A realistic mix of events (registrations, payments, amendments,
-// terminations, deals over a year, many view rows), built before timing.
-std::vector<std::string> MakeWorkload(uint64_t seed, uint64_t count) {
-  tools::Workload workload(tools::WorkloadOptions{.seed = seed});
-  return BuildEntries(count, [&](uint64_t) { return workload.Next(); });
-}
-
-std::unique_ptr<Log> FreshLog(const std::string& dir, LogOptions log_options = LogOptions()) {
-  std::filesystem::remove_all(dir);
-  auto vkey = Log::Init(dir, "bench", "techmarket.cn/bench");
-  auto log =
-      vkey.ok() ? Log::Open(dir, log_options) : StatusOr<std::unique_ptr<Log>>(vkey.status());
-  if (!log.ok()) {
-    std::fprintf(stderr, "ledger-bench: %s\n", log.status().ToString().c_str());
-    std::exit(2);
-  }
-  return std::move(*log);
-}
-
-void Print(nlohmann::ordered_json line) {
-  std::printf("%s\n", line.dump().c_str());
-  std::fflush(stdout);
-}
-
-// `callers` threads each append calls of 1000 entries; with more than one,
-// calls queue behind each other and the writer commits them together while
-// the callers precheck the next ones. Returns entries/s.
-double AppendAll(Log* log, const std::vector<std::string>& entries, int callers) {
-  constexpr size_t kPerCall = 1000;
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < callers; ++c) {
-    threads.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(kPerCall)) < entries.size();) {
-        std::vector<std::string> call(entries.begin() + i,
-                                      entries.begin() + std::min(entries.size(), i + kPerCall));
-        for (const auto& result : log->Append(std::move(call))) {
-          if (!result.ok()) {
-            if (!failed.exchange(true)) {
-              std::fprintf(stderr, "ledger-bench: append: %s\n",
-                           result.status().ToString().c_str());
-            }
-          }
-        }
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  double seconds = Seconds(start);
-  if (failed) std::exit(2);
-  return entries.size() / seconds;
-}
 
 void BenchBatched(const std::string& dir, uint64_t count, int callers) {
   auto entries = MakeEntries("B" + std::to_string(callers) + "-", count);
@@ -290,6 +187,9 @@ int main(int argc, char** argv) {
   auto* query = app.add_subcommand("query", "totals latency on a large log");
   query->add_option("--entries", query_entries, "log size");
   query->add_option("--queries", queries, "queries per shape");
+  uint64_t replicate_entries = 1000000;
+  auto* replicate = app.add_subcommand("replicate", "catch-up of a log over loopback TCP");
+  replicate->add_option("--entries", replicate_entries, "log size");
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) {
     ledger::bench::BenchBatched(dir + "/batched", entries, 1);
@@ -298,6 +198,7 @@ int main(int argc, char** argv) {
     ledger::bench::BenchViewsCost(dir + "/views", entries, 1);
   }
   if (query->parsed()) ledger::bench::BenchQuery(dir + "/query", query_entries, queries);
+  if (replicate->parsed()) ledger::bench::BenchReplicate(dir + "/replicate", replicate_entries);
   std::filesystem::remove_all(dir);
   return 0;
 }
