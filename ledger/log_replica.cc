@@ -114,6 +114,13 @@ Status Log::Trust(const std::vector<TrustedOrigin>& registry) {
       record.id = known->second;
       state.record = record;
     } else {
+      for (const auto& [id, state] : origins) {
+        if (state.record.market == record.market) {
+          return Status::FailedPrecondition("registry names market " + record.market +
+                                            " with origin " + record.origin +
+                                            ", but it is held as " + state.record.origin);
+        }
+      }
       if (origins.size() >= limits::kOriginsMax) {
         return Status::ResourceExhausted("more than " + std::to_string(limits::kOriginsMax) +
                                          " origins");
@@ -240,11 +247,15 @@ StatusOr<ObservedCheckpoint> Log::ObserveCheckpoint(std::string_view note) {
   LEDGER_ASSIGN_OR_RETURN(OriginRecord record, OriginNamed(checkpoint.origin));
   ObservedCheckpoint observed;
   observed.origin_id = record.id;
-  Status verified = Status::Ok();
   StatusOr<std::string> kept = VerifiedNote(parsed, record.checkpoint_keys);
   if (!kept.ok()) {
-    return kept.status().WithContext("checkpoint of " + record.market + " at size " +
-                                     std::to_string(checkpoint.size));
+    // A trusted origin's name with no trusted signature is forged data, not
+    // an unknown origin.
+    Status why = kept.status().code() == Status::Code::kNotFound
+                     ? Status::DataLoss(kept.status().message())
+                     : kept.status();
+    return why.WithContext("checkpoint of " + record.market + " at size " +
+                           std::to_string(checkpoint.size));
   }
   observed.note = *std::move(kept);
   observed.checkpoint = std::move(checkpoint);

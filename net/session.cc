@@ -220,8 +220,25 @@ void Session::ArmHeadsTimer() {
     auto self = weak.lock();
     if (ec || !self || self->closing_) return;
     if (self->queued_bytes_ < limits::kSendQueueBytesLow) self->SendHeads();
+    self->ExpireStalledFetches();
     self->ArmHeadsTimer();
   });
+}
+
+void Session::ExpireStalledFetches() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> stalled;
+  for (const auto& [origin, fetching] : fetching_) {
+    if (fetching.in_flight == 0 && now - fetching.progress > limits::kIdleTimeout) {
+      stalled.push_back(origin);
+    }
+  }
+  for (const std::string& origin : stalled) {
+    spdlog::warn("fetch of {} from {} made no progress; starting again", origin, peer_market_);
+    fetching_.erase(origin);
+    node_.ReleaseFetch(origin, this);
+    MaybeFetch(origin);
+  }
 }
 
 Status Session::OnHead(const std::string& origin, const std::string& note) {
@@ -258,7 +275,7 @@ void Session::MaybeFetch(const std::string& origin) {
   auto peer = peer_heads_.find(origin);
   if (peer == peer_heads_.end() || peer->second <= held) return;
   if (!node_.ClaimFetch(origin, this)) return;
-  fetching_[origin] = Fetching{held, peer->second, 0};
+  fetching_[origin] = Fetching{held, peer->second, 0, std::chrono::steady_clock::now()};
   spdlog::debug("fetching {} [{}, {}) from {}", origin, held, peer->second, peer_market_);
   Send(FetchMessage{origin, held, peer->second});
 }
@@ -332,6 +349,7 @@ Status Session::OnEntries(EntriesMessage entries) {
   }
   Fetching& fetching = it->second;
   fetching.next = entries.from + entries.entries.size();
+  fetching.progress = std::chrono::steady_clock::now();
   ++fetching.in_flight;
   ++chunks_in_flight_;
   std::string origin = entries.origin;
@@ -449,6 +467,7 @@ void Session::Close(const std::string& why) {
   if (closing_) return;
   spdlog::info("closing connection with {} ({}): {}", peer_market_, remote_, why);
   closing_ = true;
+  if (!established_) return Shutdown();  // may be mid TLS handshake
   Send(ErrorMessage{why});
   if (!writing_) Shutdown();
 }

@@ -94,8 +94,12 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Fetching {
     uint64_t next = 0;  // `from` of the next chunk expected
     uint64_t to = 0;
-    size_t in_flight = 0;  // chunks handed to the ledger, not yet done
+    size_t in_flight = 0;                            // chunks handed to the ledger, not yet done
+    std::chrono::steady_clock::time_point progress;  // last chunk received
   };
+  // Gives up fetches that made no progress for an idle timeout (the peer
+  // stopped serving them), so that they can start again.
+  void ExpireStalledFetches();
 
   Node& node_;
   Stream stream_;
