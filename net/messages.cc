@@ -151,6 +151,10 @@ StatusOr<Message> DecodeMessage(std::string_view body) {
     return Status::InvalidArgument("frame: not a valid Message FlatBuffer");
   }
   const wire::Message* message = wire::GetMessage(bytes);
+  // The Verifier lets a union type through without its value.
+  if (message->body_type() != wire::Body::NONE && message->body() == nullptr) {
+    return Missing("frame", "body");
+  }
   switch (message->body_type()) {
     case wire::Body::Hello: {
       const wire::Hello* hello = message->body_as_Hello();

@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/fault_proxy.h"
@@ -80,6 +82,36 @@ TEST_F(ReplicationTest, RingConverges) {
   sizes["lanzhou"] += 700;
   federation.Start(2);
   ASSERT_TRUE(federation.WaitForSizes(sizes, 60)) << federation.ProcessLog(2);
+
+  // `ledgerctl status` beside the running node: every origin at its size, and
+  // each partner caught up (no lag either way) once heads are exchanged.
+  for (size_t i = 0; i < markets.size(); ++i) {
+    nlohmann::json status;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string output;
+      ASSERT_EQ(test::RunCommand(
+                    test::ToolPath("ledgerctl") + " --data " + federation.dir(i) + " status --json",
+                    &output),
+                0)
+          << output;
+      status = nlohmann::json::parse(output);
+      bool caught_up = !status["peers"].empty();
+      for (const auto& peer : status["peers"]) {
+        caught_up &= peer["lag_entries"] == 0 && peer["behind_entries"] == 0;
+      }
+      if (caught_up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    EXPECT_TRUE(status["node_running"].get<bool>());
+    for (const auto& origin : status["origins"]) {
+      EXPECT_EQ(origin["size"].get<uint64_t>(), sizes[origin["market"].get<std::string>()]);
+    }
+    ASSERT_FALSE(status["peers"].empty()) << status.dump();
+    for (const auto& peer : status["peers"]) {
+      EXPECT_EQ(peer["lag_entries"], 0) << markets[i] << " " << status.dump();
+      EXPECT_EQ(peer["behind_entries"], 0) << markets[i] << " " << status.dump();
+    }
+  }
   ExpectIdentical(federation, sizes);
 }
 

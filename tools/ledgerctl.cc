@@ -97,6 +97,11 @@ totals->add_option("--unit", totals_flags.unit, "amounts in yuan, wan (万元) o
 totals->add_flag("--json", totals_flags.json, "JSON output (money in yuan)");
 totals->callback([&] { result = RunTotals(dir, totals_flags); });
 
+bool status_json = false;
+auto* status = app.add_subcommand("status", "heads per origin, peers and lag, evidence");
+status->add_flag("--json", status_json, "print JSON");
+status->callback([&] { result = RunStatus(dir, status_json); });
+
 auto* views = app.add_subcommand("views", "the projections kept beside the log");
 views->require_subcommand(1);
 views->add_subcommand("digest", "print the view digest")->callback([&] {

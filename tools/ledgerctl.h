@@ -38,5 +38,6 @@ struct TotalsFlags {
 int RunTotals(const std::string& dir, const TotalsFlags& flags);
 int RunViewsDigest(const std::string& dir);
 int RunViewsRebuild(const std::string& dir);
+int RunStatus(const std::string& dir, bool json);
 
 }  // namespace ledger::cli
