@@ -1,5 +1,6 @@
 #include "net/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,10 @@ namespace {
 using ledger::Status;
 using ledger::StatusOr;
 using Json = nlohmann::json;
+
+// Loopback only unless node.json says otherwise: the API is for local
+// clerks' tools and the auditor, not for the federation.
+constexpr char kApiListenDefault[] = "127.0.0.1:8101";
 
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -87,6 +92,38 @@ StatusOr<MarketInfo> ParseMarket(const Json& item, size_t index) {
   return market;
 }
 
+// The token is the first line of its file: a bearer token must be sent in a
+// header, so it is printable ASCII without spaces, and long enough not to be
+// guessed.
+StatusOr<std::string> ReadToken(const std::string& file, const std::string& where) {
+  StatusOr<std::string> text = ReadFile(file);
+  if (!text.ok()) return text.status().WithContext(where);
+  std::string token = text->substr(0, text->find('\n'));
+  if (!token.empty() && token.back() == '\r') token.pop_back();
+  bool printable =
+      std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 127; });
+  if (token.size() < limits::kApiTokenBytesMin || !printable) {
+    return Status::InvalidArgument(where + ": the first line of " + file + " must be a token of " +
+                                   std::to_string(limits::kApiTokenBytesMin) +
+                                   " or more printable ASCII characters without spaces");
+  }
+  return token;
+}
+
+template <typename Resolve>
+StatusOr<ApiConfig> ParseApi(const Json& object, const std::string& where, Resolve resolve) {
+  if (!object.is_object()) return Status::InvalidArgument(where + ": want an object");
+  LEDGER_RETURN_IF_ERROR(OnlyFields(object, {"listen", "token_file"}, where));
+  ApiConfig api;
+  LEDGER_ASSIGN_OR_RETURN(api.listen, StringField(object, "listen", where, false));
+  if (api.listen.empty()) api.listen = kApiListenDefault;
+  LEDGER_RETURN_IF_ERROR(ParseEndpoint(api.listen).status().WithContext(where + " listen"));
+  LEDGER_ASSIGN_OR_RETURN(api.token_file, StringField(object, "token_file", where));
+  api.token_file = resolve(api.token_file);
+  LEDGER_ASSIGN_OR_RETURN(api.token, ReadToken(api.token_file, where + " token_file"));
+  return api;
+}
+
 }  // namespace
 
 const MarketInfo* Federation::Find(std::string_view market) const {
@@ -150,9 +187,10 @@ StatusOr<Federation> LoadFederation(const std::string& path) {
 StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
   LEDGER_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   LEDGER_ASSIGN_OR_RETURN(Json json, ParseObject(text, path));
-  LEDGER_RETURN_IF_ERROR(OnlyFields(
-      json, {"data_dir", "federation", "listen", "partners", "tls", "connections_max", "log_level"},
-      path));
+  LEDGER_RETURN_IF_ERROR(OnlyFields(json,
+                                    {"data_dir", "federation", "listen", "partners", "tls",
+                                     "connections_max", "log_level", "api"},
+                                    path));
   std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto resolve = [&](const std::string& file) {
     return file.empty() ? file : (base / file).lexically_normal().string();
@@ -184,6 +222,9 @@ StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
     LEDGER_ASSIGN_OR_RETURN(config.tls.key, StringField(*it, "key", where));
     LEDGER_ASSIGN_OR_RETURN(config.tls.ca, StringField(*it, "ca", where));
     config.tls = {resolve(config.tls.cert), resolve(config.tls.key), resolve(config.tls.ca)};
+  }
+  if (auto it = json.find("api"); it != json.end()) {
+    LEDGER_ASSIGN_OR_RETURN(config.api, ParseApi(*it, path + " api", resolve));
   }
   LEDGER_ASSIGN_OR_RETURN(config.federation, LoadFederation(config.federation_path));
   for (const std::string& partner : config.partners) {

@@ -8,7 +8,12 @@
 //   {"data_dir": "xining", "federation": "federation.json",
 //    "listen": "127.0.0.1:7101", "partners": ["xian", "lanzhou"],
 //    "tls": {"cert": "xining.crt", "key": "xining.key", "ca": "ca.crt"},
-//    "connections_max": 64, "log_level": "info"}
+//    "connections_max": 64, "log_level": "info",
+//    "api": {"listen": "127.0.0.1:8101", "token_file": "api.token"}}
+// "api" is optional: without it ledgerd serves no HTTP API. Its "listen"
+// defaults to 127.0.0.1:8101; "token_file" is required and its first line is
+// the bearer token writes need (at least limits::kApiTokenBytesMin printable
+// ASCII characters, no spaces).
 // Parsers are strict: unknown or missing fields and bad values are errors
 // naming the field.
 //
@@ -46,6 +51,14 @@ struct TlsFiles {
   bool enabled() const { return !cert.empty(); }
 };
 
+// The HTTP API (net/http_api.h); enabled() when node.json has "api".
+struct ApiConfig {
+  std::string listen;      // host:port
+  std::string token_file;  // resolved against node.json's directory
+  std::string token;       // the first line of token_file
+  bool enabled() const { return !listen.empty(); }
+};
+
 struct NodeConfig {
   std::string data_dir;
   std::string federation_path;
@@ -55,6 +68,7 @@ struct NodeConfig {
   TlsFiles tls;
   size_t connections_max = 0;
   std::string log_level = "info";
+  ApiConfig api;
 };
 
 struct Endpoint {

@@ -55,4 +55,34 @@ inline constexpr std::chrono::seconds kHeadsInterval{15};
 inline constexpr std::chrono::milliseconds kBackoffFirst{200};
 inline constexpr std::chrono::milliseconds kBackoffMax{30000};
 
+// ---- ledgerd's HTTP API (net/http_api.h). ----
+
+// One request body: a POST of JSON Lines. An entry's JSON is a few KiB
+// (ledger::kJsonTextBytesMax caps a line at 64 KiB), so this carries
+// thousands of entries while bounding what one connection makes us hold.
+inline constexpr size_t kApiBodyBytesMax = 4u << 20;
+// The request line and headers together; real clients send well under 1 KiB.
+inline constexpr uint32_t kApiHeaderBytesMax = 16u << 10;
+// Entries in one POST, which is one Log::Append call.
+inline constexpr size_t kApiEntriesPerRequestMax = 10000;
+static_assert(kApiEntriesPerRequestMax <= ledger::limits::kAppendCallEntriesMax);
+// Concurrent API connections; past it a new connection is closed at once.
+inline constexpr size_t kApiConnectionsMax = 128;
+// Threads that run Log::Append for the API. Each call blocks until a WAL
+// sync and the log commits concurrent calls together, so a few suffice.
+inline constexpr size_t kApiAppendThreads = 4;
+// POSTs accepted and not yet answered; past it a POST gets 503. With the
+// body limit this bounds the memory appends in flight can hold.
+inline constexpr size_t kApiAppendsInFlightMax = 16;
+// Deadline for reading one request (also while a keep-alive connection
+// idles) and for writing one response: a client that stalls is dropped.
+inline constexpr std::chrono::milliseconds kApiRequestTimeout{30000};
+// After an error response that ends a connection (413, bad framing), the
+// rest of what the client sends is read and dropped for at most this long
+// and this many bytes, so that it receives the response instead of a reset.
+inline constexpr std::chrono::milliseconds kApiLingerTimeout{2000};
+inline constexpr size_t kApiLingerBytesMax = 2 * kApiBodyBytesMax;
+// A bearer token shorter than this is guessable; node.json is refused.
+inline constexpr size_t kApiTokenBytesMin = 16;
+
 }  // namespace net::limits

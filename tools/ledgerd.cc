@@ -1,17 +1,20 @@
 // ledgerd: a techledger node. Opens the ledger, trusts the federation's
-// registry, serves and dials partners, and runs until SIGTERM or SIGINT,
-// which drain it: connections close, the writer finishes what it holds, and
-// the process exits 0.
+// registry, serves and dials partners, serves the HTTP API when node.json has
+// "api", and runs until SIGTERM or SIGINT, which drain it: connections close,
+// appends already accepted finish, the writer finishes what it holds, and the
+// process exits 0.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <functional>
 #include <memory>
 
 #include "ledger/log.h"
 #include "net/config.h"
+#include "net/http_api.h"
 #include "net/node.h"
 
 namespace {
@@ -38,6 +41,22 @@ ledger::StatusOr<std::unique_ptr<boost::asio::ssl::context>> TlsContext(
   if (ec) return ledger::Status::InvalidArgument("tls ca " + files.ca + ": " + ec.message());
   context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   return context;
+}
+
+ledger::StatusOr<std::unique_ptr<net::HttpApi>> StartApi(boost::asio::io_context& io,
+                                                         ledger::Log& log,
+                                                         const net::ApiConfig& config,
+                                                         std::function<std::string()> status_json) {
+  // LoadNodeConfig checked the address already.
+  LEDGER_ASSIGN_OR_RETURN(net::Endpoint endpoint, net::ParseEndpoint(config.listen));
+  net::HttpApi::Options options;
+  options.host = endpoint.host;
+  options.port = endpoint.port;
+  options.token = config.token;
+  options.status_json = std::move(status_json);
+  auto api = std::make_unique<net::HttpApi>(io, log, std::move(options));
+  LEDGER_RETURN_IF_ERROR(api->Start());
+  return api;
 }
 
 int Run(const std::string& config_path) {
@@ -73,6 +92,18 @@ int Run(const std::string& config_path) {
   options.connections_max = config->connections_max;
   options.status_path = config->data_dir + "/status.json";
   net::Node node(io, **log, config->federation, options, tls.get());
+  // Started before the node, so that a busy API port stops us before any
+  // partner connects.
+  std::unique_ptr<net::HttpApi> api;
+  if (config->api.enabled()) {
+    auto started = StartApi(io, **log, config->api, [&node] { return node.StatusJson(); });
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
+      return kExitError;
+    }
+    api = std::move(started.value());
+    spdlog::info("api serving on {} (port {})", config->api.listen, api->port());
+  }
   if (ledger::Status started = node.Start(); !started.ok()) {
     spdlog::error("{}", started.ToString());
     return kExitError;
@@ -84,6 +115,7 @@ int Run(const std::string& config_path) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: draining", signal);
+    if (api) api->Stop();
     node.Stop();
   });
   io.run();

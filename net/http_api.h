@@ -1,0 +1,126 @@
+// HttpApi: ledgerd's HTTP/JSON API (DESIGN.md section 7) over one ledger::Log.
+//
+//   POST /v1/entries     JSON Lines, one entry per line in the JSON of
+//                        `ledgerctl append`; needs "Authorization: Bearer
+//                        <token>". Optional query: actor=NAME, recorded with
+//                        entries that name none. 200: a JSON array with, per
+//                        non-blank line, its receipt or why the log refused
+//                        it. 400 (nothing appended): a line is not an entry.
+//   GET  /v1/status      the node's status document plus "view_digest".
+//   GET  /v1/checkpoint  the latest signed checkpoint note, as text/plain.
+//   GET  /v1/totals      ?market=a,b&from=YYYY-MM&to=YYYY-MM&by=market,month
+//                        &deals=true&unit=wan: the JSON of `ledgerctl totals
+//                        --json` (money in yuan); with unit, also "unit" and
+//                        "table", the text table in that unit.
+// Every error body is JSON {"error": "..."}: 400 bad input (naming the line
+// or parameter), 401 missing or wrong token, 404 unknown path, 405 wrong
+// method, 413 body or entry count over the limit, 503 too many appends.
+//
+// Shape (Boost.Beast's examples): a listener and one shared_from_this
+// session per connection, a deadline set before every read and write,
+// error_code overloads throughout, and nothing throws across the event loop.
+// Connections past the cap are closed on accept. Log::Append blocks until
+// the WAL sync, so appends run on a small thread pool owned by the API and
+// their responses are posted back to the io thread.
+//
+// Thread-safety: everything runs on the io_context's one thread, except the
+// append jobs, which touch only the Log and then post back.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ledger/status.h"
+#include "net/limits.h"
+
+namespace ledger {
+class Log;
+}
+
+namespace net {
+
+class HttpSession;
+
+class HttpApi {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";  // an IP address
+    uint16_t port = 0;               // 0: the system picks one (see port())
+    // The bearer token writes need. REQUIRES: at least
+    // limits::kApiTokenBytesMin characters.
+    std::string token{};
+    // Recorded with entries that name no actor when the POST has no
+    // `actor` parameter.
+    std::string default_actor = "ledgerd:api";
+    // The status document (a JSON object); called on the io thread. When
+    // empty, /v1/status holds only the view digest.
+    std::function<std::string()> status_json{};
+    size_t connections_max = limits::kApiConnectionsMax;
+    size_t body_bytes_max = limits::kApiBodyBytesMax;
+    std::chrono::milliseconds request_timeout = limits::kApiRequestTimeout;
+    size_t append_threads = limits::kApiAppendThreads;
+  };
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  // Called once per request on the io thread with the response to send.
+  using Respond = std::function<void(Response)>;
+
+  // `io` and `log` must outlive the API, and `io` must run on one thread.
+  HttpApi(boost::asio::io_context& io, ledger::Log& log, Options options);
+  // Waits for queued and running appends (their entries become durable;
+  // their responses are dropped unless the io_context still runs).
+  // REQUIRES: Stop() ran, or the io_context no longer runs.
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Binds the listener and starts accepting. Errors: a bad host
+  // (InvalidArgument) or the address is busy (IoError).
+  ledger::Status Start();
+  // Stops accepting and closes every connection; appends already running
+  // finish. On the io thread.
+  void Stop();
+  // The bound port, once started.
+  uint16_t port() const { return port_; }
+
+  // --- For sessions, on the io thread. ---
+  const Options& options() const { return options_; }
+  // Routes one request; `respond` runs at once or, for an append, once the
+  // log is done (posted to the io thread).
+  void Handle(Request request, Respond respond);
+  void Forget(HttpSession* session);
+  // A JSON error response {"error": message}.
+  static Response Error(boost::beast::http::status status, std::string_view message);
+
+ private:
+  void DoAccept();
+  void HandleAppend(Request request, std::string_view query, Respond respond);
+  Response HandleStatus() const;
+  Response HandleCheckpoint() const;
+  Response HandleTotals(std::string_view query) const;
+  bool Authorized(const Request& request) const;
+
+  boost::asio::io_context& io_;
+  ledger::Log& log_;
+  Options options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  bool stopping_ = false;
+  std::map<HttpSession*, std::shared_ptr<HttpSession>> sessions_;
+  size_t appends_in_flight_ = 0;
+  // Last member: destroyed (joined) first, while the rest still exists.
+  boost::asio::thread_pool append_pool_;
+};
+
+}  // namespace net
