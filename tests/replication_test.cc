@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -52,6 +57,26 @@ void ExpectIdentical(FederationHarness& federation, const std::map<std::string, 
     EXPECT_EQ(other.heads, first.heads) << federation.market(i);
     EXPECT_EQ(other.view_digest, first.view_digest) << federation.market(i);
   }
+}
+
+// POSTs JSON lines to a node's /v1/entries; returns the HTTP status.
+int PostEntries(uint16_t port, const std::string& token, const std::vector<std::string>& lines) {
+  namespace http = boost::beast::http;
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return -1;
+  http::request<http::string_body> request{http::verb::post, "/v1/entries", 11};
+  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::authorization, "Bearer " + token);
+  for (const std::string& line : lines) request.body() += line + "\n";
+  request.prepare_payload();
+  http::write(socket, request, ec);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  if (!ec) http::read(socket, buffer, response, ec);
+  return ec ? -1 : static_cast<int>(response.result_int());
 }
 
 class ReplicationTest : public ::testing::Test {
@@ -112,6 +137,49 @@ TEST_F(ReplicationTest, RingConverges) {
       EXPECT_EQ(peer["behind_entries"], 0) << markets[i] << " " << status.dump();
     }
   }
+  ExpectIdentical(federation, sizes);
+}
+
+// Three markets append through their HTTP APIs at the same time as they
+// replicate: every node ends with every entry of every market, in each
+// market's order, and identical views.
+TEST_F(ReplicationTest, ConcurrentAppendsAtEveryNodeConverge) {
+  std::vector<std::string> markets = {"xining", "xian", "lanzhou"};
+  FederationHarness federation(dir_.path(), markets);
+  const std::string token = "test-token-0123456789abcdef";
+  std::map<size_t, std::string> api;
+  std::vector<uint16_t> api_ports;
+  for (size_t i = 0; i < markets.size(); ++i) {
+    federation.SetPartners(i, {(i + 1) % markets.size()});
+    std::ofstream(dir_.path() + "/" + markets[i] + ".token") << token << "\n";
+    api_ports.push_back(test::FreePort());
+    api[i] = R"({"api":{"listen":"127.0.0.1:)" + std::to_string(api_ports[i]) +
+             R"(","token_file":")" + markets[i] + R"(.token"}})";
+  }
+  federation.WriteConfigs(api);
+  for (size_t i = 0; i < markets.size(); ++i) federation.Start(i);
+  constexpr int kCalls = 20, kPerCall = 50;
+  std::vector<std::thread> clients;
+  std::vector<int> failures(markets.size(), 0);
+  for (size_t i = 0; i < markets.size(); ++i) {
+    clients.emplace_back([&, i] {
+      for (int call = 0; call < kCalls; ++call) {
+        int status = -1;
+        for (int attempt = 0; attempt < 50 && status != 200; ++attempt) {
+          status = PostEntries(api_ports[i], token, Events(markets[i], call * kPerCall, kPerCall));
+          if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        failures[i] += status != 200;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  std::map<std::string, uint64_t> sizes;
+  for (size_t i = 0; i < markets.size(); ++i) {
+    EXPECT_EQ(failures[i], 0) << markets[i];
+    sizes[markets[i]] = kCalls * kPerCall;
+  }
+  ASSERT_TRUE(federation.WaitForSizes(sizes, 60)) << federation.ProcessLog(0);
   ExpectIdentical(federation, sizes);
 }
 
