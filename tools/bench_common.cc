@@ -11,7 +11,6 @@
 namespace ledger::bench {
 namespace {
 
-
 std::string ContractJson(const std::string& id, uint64_t n) {
   static const char* kTypes[][2] = {{"development", "commissioned"},
                                     {"transfer", "patent_right"},
@@ -111,6 +110,5 @@ double AppendAll(Log* log, const std::vector<std::string>& entries, int callers)
   if (failed) std::exit(2);
   return entries.size() / seconds;
 }
-
 
 }  // namespace ledger::bench

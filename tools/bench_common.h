@@ -30,6 +30,8 @@ void Print(nlohmann::ordered_json line);
 // the callers precheck the next ones. Returns entries/s.
 double AppendAll(Log* log, const std::vector<std::string>& entries, int callers);
 
-void BenchReplicate(const std::string& dir, uint64_t count);
+// With reuse_source, a source log of `count` entries left in dir by an
+// earlier run (--keep) is used again instead of being rebuilt.
+void BenchReplicate(const std::string& dir, uint64_t count, bool reuse_source);
 
 }  // namespace ledger::bench

@@ -30,14 +30,20 @@ net::MarketInfo MarketOf(const Log& log) {
 
 }  // namespace
 
-void BenchReplicate(const std::string& dir, uint64_t count) {
+void BenchReplicate(const std::string& dir, uint64_t count, bool reuse_source) {
   spdlog::set_level(spdlog::level::warn);
-  std::unique_ptr<Log> source = FreshLog(dir + "/source", LogOptions(), "source");
-  {
+  std::unique_ptr<Log> source;
+  if (reuse_source) {
+    StatusOr<std::unique_ptr<Log>> kept = Log::Open(dir + "/source", LogOptions());
+    if (kept.ok() && (*kept)->size() == count) source = std::move(*kept);
+  }
+  if (!source) {
+    source = FreshLog(dir + "/source", LogOptions(), "source");
     std::vector<std::string> entries = MakeWorkload(21, count);
     double rate = AppendAll(source.get(), entries, 1);
     Print({{"bench", "replicate_setup"}, {"entries", count}, {"append_entries_per_s", rate}});
   }
+  // Trust below rewrites the registry; the source's own record stays.
   std::unique_ptr<Log> target = FreshLog(dir + "/target", LogOptions(), "target");
   net::Federation federation;
   federation.markets = {MarketOf(*source), MarketOf(*target)};

@@ -190,6 +190,9 @@ int main(int argc, char** argv) {
   uint64_t replicate_entries = 1000000;
   auto* replicate = app.add_subcommand("replicate", "catch-up of a log over loopback TCP");
   replicate->add_option("--entries", replicate_entries, "log size");
+  bool keep = false;
+  replicate->add_flag("--keep", keep,
+                      "keep the source log in --dir and reuse it when it has --entries entries");
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) {
     ledger::bench::BenchBatched(dir + "/batched", entries, 1);
@@ -198,7 +201,10 @@ int main(int argc, char** argv) {
     ledger::bench::BenchViewsCost(dir + "/views", entries, 1);
   }
   if (query->parsed()) ledger::bench::BenchQuery(dir + "/query", query_entries, queries);
-  if (replicate->parsed()) ledger::bench::BenchReplicate(dir + "/replicate", replicate_entries);
+  if (replicate->parsed()) {
+    ledger::bench::BenchReplicate(dir + "/replicate", replicate_entries, keep);
+    if (keep) return 0;
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }
