@@ -96,8 +96,9 @@ StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) co
 
 StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_hash) {
   const fb::Entry* entry = fb::GetEntry(bytes.data());
-  std::string request_id(RequestId(*entry));
+  std::string request_id;
   if (local_) {
+    request_id = RequestId(*entry);
     StatusOr<Receipt> earlier = EarlierReceipt(request_id);
     if (earlier.ok()) {
       earlier->duplicate = true;

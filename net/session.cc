@@ -405,13 +405,22 @@ void Session::OnCosignature(const CosignatureMessage& cosignature) {
   StatusOr<size_t> added = node_.log().AddCosignatures(cosignature.note);
   if (!added.ok()) {
     spdlog::warn("ignored a cosignature from {}: {}", peer_market_, added.status().ToString());
+    return;
+  }
+  // A verified cosignature also says the peer now holds that checkpoint.
+  StatusOr<ledger::SignedNote> note = ledger::ParseNote(cosignature.note);
+  StatusOr<ledger::Checkpoint> checkpoint =
+      note.ok() ? ledger::ParseCheckpoint(note->text) : StatusOr<ledger::Checkpoint>(note.status());
+  if (checkpoint.ok()) {
+    uint64_t& peer = peer_heads_[checkpoint->origin];
+    peer = std::max(peer, checkpoint->size);
   }
 }
 
 void Session::Announce(const std::string& origin, uint64_t size, const std::string& note) {
   if (!established_ || closing_ || queued_bytes_ >= limits::kSendQueueBytesLow) return;
-  auto peer = peer_heads_.find(origin);
-  if (peer != peer_heads_.end() && peer->second >= size) return;
+  // Sent even when the peer holds it already: the peer learns what we hold
+  // (its lag figures) and checks our root against its own.
   uint64_t& announced = announced_[origin];
   if (announced >= size) return;
   announced = size;

@@ -44,7 +44,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start();
   // Sends Error(why) and closes once it is written.
   void Close(const std::string& why);
-  // A checkpoint of ours became durable: tell the peer unless it has it.
+  // A checkpoint became durable here: tell the peer (once per size).
   void Announce(const std::string& origin, uint64_t size, const std::string& note);
   // Another session gave up fetching `origin`: fetch it here if the peer is
   // ahead.

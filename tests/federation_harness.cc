@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -101,6 +102,8 @@ void FederationHarness::Start(size_t i) {
   NodeInfo& node = nodes_[i];
   ASSERT_FALSE(running(i));
   std::string tool = ToolPath("ledgerd");
+  // A status document left by an earlier run must not pass for this one's.
+  std::filesystem::remove(node.dir + "/status.json");
   pid_t pid = ::fork();
   if (pid == 0) {
     int out = ::open(node.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -120,7 +123,7 @@ void FederationHarness::Stop(size_t i) {
   ::waitpid(node.pid, &status, 0);
   node.pid = -1;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << node.market << " did not drain cleanly on SIGTERM; log:\n"
+      << node.market << " did not drain cleanly on SIGTERM (wait status " << status << "); log:\n"
       << ProcessLog(i);
 }
 

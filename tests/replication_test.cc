@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -205,17 +206,26 @@ TEST_F(ReplicationTest, LineRelaysThroughTheMiddle) {
 TEST_F(ReplicationTest, ReceiverKilledMidCatchUpResumes) {
   FederationHarness federation(dir_.path(), {"pudong", "nanjing"});
   federation.SetPartners(1, {0});
-  constexpr int kEntries = 30000;
+  constexpr uint64_t kEntries = 40000;
   federation.AppendOffline(0, Events("pudong", 0, kEntries));
   federation.WriteConfigs();
+  // The kill must land mid catch-up: try later and later kills, each time
+  // from a pristine copy of the receiver, until one stops it part way.
+  std::string pristine = dir_.path() + "/nanjing-pristine";
+  std::filesystem::copy(federation.dir(1), pristine, std::filesystem::copy_options::recursive);
   federation.Start(0);
-  federation.Start(1);
-  uint64_t seen = 0;
-  for (int i = 0; i < 300 && (seen == 0 || seen == kEntries); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    seen = federation.StatusSize(1, "pudong");
+  uint64_t stored = 0;
+  for (int delay_ms = 250; delay_ms <= 2000; delay_ms += 50) {
+    federation.Start(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    federation.Kill(1);
+    stored = federation.Snapshot(1).heads["pudong"].first;
+    if (stored > 0 && stored < kEntries) break;
+    std::filesystem::remove_all(federation.dir(1));
+    std::filesystem::copy(pristine, federation.dir(1), std::filesystem::copy_options::recursive);
   }
-  federation.Kill(1);
+  ASSERT_GT(stored, 0u) << "no kill landed mid catch-up";
+  ASSERT_LT(stored, kEntries) << "no kill landed mid catch-up";
   federation.Start(1);
   std::map<std::string, uint64_t> sizes = {{"pudong", kEntries}, {"nanjing", 0}};
   ASSERT_TRUE(federation.WaitForSizes(sizes, 120)) << federation.ProcessLog(1);

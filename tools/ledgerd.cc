@@ -66,6 +66,8 @@ int Run(const std::string& config_path) {
     return kExitError;
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
+  // A line that matters must reach the file even if the process is killed.
+  spdlog::flush_on(spdlog::level::info);
   std::unique_ptr<boost::asio::ssl::context> tls;
   if (config->tls.enabled()) {
     auto context = TlsContext(config->tls);
@@ -77,6 +79,9 @@ int Run(const std::string& config_path) {
   }
   // Declared before the log: the ledger's last callbacks post into it.
   boost::asio::io_context io(1);
+  // Registered before the slow start (opening the database): a SIGTERM that
+  // arrives meanwhile waits here and still drains the node cleanly.
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   auto log = ledger::Log::Open(config->data_dir, ledger::LogOptions{});
   if (!log.ok()) {
     spdlog::error("open {}: {}", config->data_dir, log.status().ToString());
@@ -111,7 +116,6 @@ int Run(const std::string& config_path) {
   spdlog::info("{} serving on {} (port {}), {} partner(s), {}", (*log)->market_id(),
                config->listen.empty() ? "-" : config->listen, node.listen_port(),
                config->partners.size(), tls ? "mutual TLS" : "plain TCP");
-  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: draining", signal);
