@@ -204,6 +204,25 @@ void Node::ReleaseFetch(const std::string& origin, Session* session) {
   }
 }
 
+void Node::ShareEvidence(const std::string& origin) {
+  StatusOr<std::vector<ledger::Equivocation>> evidence = log_.Evidence();
+  if (!evidence.ok()) return;
+  for (const ledger::Equivocation& item : *evidence) {
+    if (item.origin != origin) continue;
+    for (const auto& [market, peer] : peers_) {
+      peer->Relay(item.theirs);
+      peer->Relay(item.ours);
+    }
+  }
+}
+
+bool Node::Stopped(const std::string& origin) const {
+  for (const ledger::OriginHead& head : log_.Heads()) {
+    if (head.origin == origin) return !head.equivocation.empty();
+  }
+  return false;
+}
+
 void Node::OnDurable(uint32_t origin_id, uint64_t size) {
   std::lock_guard<std::mutex> lock(pending_mutex_);
   uint64_t& pending = pending_[origin_id];

@@ -63,6 +63,12 @@ class Node {
   void Forget(Session* session);
   bool ClaimFetch(const std::string& origin, Session* session);
   void ReleaseFetch(const std::string& origin, Session* session);
+  // Sends both signed checkpoints of each piece of evidence held against
+  // `origin` to every partner, so that those holding either history catch
+  // the equivocation too.
+  void ShareEvidence(const std::string& origin);
+  // True once `origin` stopped syncing here.
+  bool Stopped(const std::string& origin) const;
 
  private:
   struct Dialer {

@@ -254,7 +254,7 @@ Status Session::OnHead(const std::string& origin, const std::string& note) {
         return Status::Ok();
       default:
         if (IsEquivocation(status)) {
-          spdlog::error("{} (checkpoint from {})", status.message(), peer_market_);
+          ReportEquivocation(status, note);
           return Status::Ok();
         }
         return status;
@@ -284,6 +284,11 @@ Status Session::OnFetch(const FetchMessage& fetch) {
   StatusOr<ledger::OriginRecord> record = node_.log().OriginNamed(fetch.origin);
   if (!record.ok()) {
     spdlog::warn("{} asked for {}, which this node does not hold", peer_market_, fetch.origin);
+    return Status::Ok();
+  }
+  if (node_.Stopped(fetch.origin)) {
+    spdlog::warn("{} asked for {}, which stopped syncing here (equivocation)", peer_market_,
+                 fetch.origin);
     return Status::Ok();
   }
   std::erase_if(serving_, [&](const ServeJob& job) { return job.origin_id == record->id; });
@@ -382,7 +387,9 @@ void Session::OnReplicated(const std::string& origin, const std::string& note,
     done = *result >= fetching.to;
   } else if (status.code() != Status::Code::kAlreadyExists) {
     done = true;
-    if (status.code() == Status::Code::kDataLoss && !IsEquivocation(status)) {
+    if (IsEquivocation(status)) {
+      ReportEquivocation(status, note);
+    } else if (status.code() == Status::Code::kDataLoss) {
       spdlog::error("rejected a chunk of {} from {}: {}", origin, peer_market_, status.message());
       Fail(status);
     } else {
@@ -399,6 +406,19 @@ void Session::OnReplicated(const std::string& origin, const std::string& note,
     }
   }
   DoReadHeader();
+}
+
+void Session::ReportEquivocation(const Status& status, const std::string& note) {
+  spdlog::error("{} (checkpoint from {})", status.message(), peer_market_);
+  StatusOr<ledger::SignedNote> parsed = ledger::ParseNote(note);
+  StatusOr<ledger::Checkpoint> checkpoint = parsed.ok()
+                                                ? ledger::ParseCheckpoint(parsed->text)
+                                                : StatusOr<ledger::Checkpoint>(parsed.status());
+  if (checkpoint.ok()) node_.ShareEvidence(checkpoint->origin);
+}
+
+void Session::Relay(const std::string& note) {
+  if (established_ && !closing_) Send(CheckpointMessage{note});
 }
 
 void Session::OnCosignature(const CosignatureMessage& cosignature) {

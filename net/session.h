@@ -46,6 +46,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close(const std::string& why);
   // A checkpoint became durable here: tell the peer (once per size).
   void Announce(const std::string& origin, uint64_t size, const std::string& note);
+  // Sends a signed checkpoint as it is (evidence of equivocation, which the
+  // peer checks against its own tree).
+  void Relay(const std::string& note);
   // Another session gave up fetching `origin`: fetch it here if the peer is
   // ahead.
   void MaybeFetch(const std::string& origin);
@@ -73,6 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReplicated(const std::string& origin, const std::string& note,
                     const ledger::StatusOr<uint64_t>& result);
   void OnCosignature(const CosignatureMessage& cosignature);
+  // Logs the equivocation `status` found in `note` and hands the evidence
+  // to every partner.
+  void ReportEquivocation(const ledger::Status& status, const std::string& note);
   void SendHeads();
   void ArmHeadsTimer();
   void ServeMore();

@@ -630,6 +630,29 @@ TEST_F(MaliciousPeerTest, DirectEquivocationStopsTheOrigin) {
   EXPECT_EQ(xining.heads["xian"], xian.heads["xian"]);
 }
 
+// A node that catches an equivocation hands both signed checkpoints to its
+// partners: xian, which holds evil's genuine log (relayed by xining) and never
+// talks to evil again, records the evidence too and stops syncing evil.
+TEST_F(MaliciousPeerTest, EvidenceReachesPartnersThatHoldTheOrigin) {
+  auto peer = ConnectEvil();
+  ASSERT_TRUE(SyncHonestly(*peer, genuine_, 0, 10).ok());
+  federation_->Start(kXian);
+  ASSERT_TRUE(
+      federation_->WaitForSizes({{"xining", kXiningSize}, {"xian", kXianSize}, {"evil", 10}}, 30))
+      << federation_->ProcessLog(kXian);
+  ASSERT_TRUE(peer->SendFrame(net::CheckpointMessage{forged_.notes.at(10)}).ok());
+  WaitForLog(kXian,
+             "equivocation: evil signed a checkpoint at size 10 that contradicts the log we hold "
+             "(checkpoint from xining)");
+  federation_->Stop(kXining);
+  federation_->Stop(kXian);
+  NodeSnapshot xining = federation_->Snapshot(kXining);
+  NodeSnapshot xian = federation_->Snapshot(kXian);
+  EXPECT_EQ(xining.evidence, 1u);
+  EXPECT_EQ(xian.evidence, 1u);
+  EXPECT_EQ(xian.heads["evil"], std::make_pair(uint64_t{10}, RootHex(genuine_.notes.at(10))));
+}
+
 // A header declaring kFrameBytesMax + 1 bytes is refused at once, before any
 // body arrives, with an Error naming the limit; a header of exactly the limit
 // is not.
