@@ -246,6 +246,10 @@ class Log {
     uint64_t end = 0;  // the signed size
     Hash root{};       // the signed root
     std::string note;  // the checkpoint, verified lines only
+    // A WriteBatch representation holding the `entries` rows of the whole
+    // chunk, built by the caller's thread so that the writer does not copy
+    // the entry bytes itself.
+    std::string entry_rows;
     ReplicaDone done;
     Status status;  // the outcome
   };

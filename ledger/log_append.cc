@@ -46,6 +46,13 @@ class BatchBuilder {
     return &batch_;
   }
   rocksdb::WriteBatch* batch() { return &batch_; }
+  // Starts from a batch that already holds the entries' rows (a partner's
+  // chunk, prepared off the writer thread); Add then leaves them out.
+  // REQUIRES: nothing added yet.
+  void AdoptEntryRows(std::string rep) {
+    batch_ = rocksdb::WriteBatch(std::move(rep));
+    entry_rows_adopted_ = true;
+  }
   // The view rows Finish wrote.
   ViewChanges& view_changes() { return view_changes_; }
   // Not OK once the batch must be abandoned as a whole.
@@ -68,6 +75,7 @@ class BatchBuilder {
   Frontier frontier_;
   uint64_t size_;
   rocksdb::WriteBatch batch_;
+  bool entry_rows_adopted_ = false;
   std::unordered_map<std::string, Receipt> batch_requests_;
   ViewChanges view_changes_;
   Status fatal_;
@@ -113,8 +121,10 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
   Receipt receipt;
   receipt.index = size_;
   receipt.leaf_hash = leaf_hash;
-  batch_.Put(store_->handle(Column::kEntries), EntryKey(origin_id_, size_), bytes)
-      .PermitUncheckedError();
+  if (!entry_rows_adopted_) {
+    batch_.Put(store_->handle(Column::kEntries), EntryKey(origin_id_, size_), bytes)
+        .PermitUncheckedError();
+  }
   Status tiled;
   frontier_.Append(receipt.leaf_hash, [&](uint32_t level, uint64_t index, const Hash& hash) {
     if (tiled.ok()) tiled = tiles_.Add(level, index, hash);
@@ -275,6 +285,9 @@ Log::Written Log::ProcessReplica(Request* request) {
 
   BatchBuilder builder(store_.get(), work.origin_id, work.market, /*local=*/false,
                        !benchmark_without_views_, &written_views_, at.frontier, at.size);
+  // Rows of entries we hold already are rewritten with the same bytes (or
+  // the root check below discards the whole batch).
+  builder.AdoptEntryRows(std::move(work.entry_rows));
   for (uint64_t index = at.size; index < work.end; ++index) {
     size_t i = index - work.from;
     StatusOr<Receipt> added = builder.Add(request->entries[i], *request->prechecked[i]);

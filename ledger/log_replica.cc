@@ -370,6 +370,15 @@ void Log::Replicate(ReplicaChunk chunk, ReplicaDone done) {
   work.root = observed->checkpoint.root;
   work.note = std::move(observed->note);
   work.done = std::move(done);
+  {
+    rocksdb::WriteBatch rows(0, limits::kBatchBytesMax * 2);
+    auto* column = store_->handle(Column::kEntries);
+    for (size_t i = 0; i < count; ++i) {
+      rows.Put(column, EntryKey(work.origin_id, chunk.from + i), request->entries[i])
+          .PermitUncheckedError();
+    }
+    work.entry_rows = rows.Data();
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) {
     work.done(Status::Unavailable("log is closing"));
