@@ -182,6 +182,8 @@ class Log {
   // Every origin held, by id; the local one first.
   std::vector<OriginHead> Heads() const;
   StatusOr<OriginRecord> OriginNamed(std::string_view origin) const;
+  // Every origin's name by id, from memory (no reads).
+  std::map<uint32_t, std::string> OriginNames() const;
 
   // Durable entries [from, to) of an origin. REQUIRES: to - from is small
   // enough to hold in memory.

@@ -180,6 +180,13 @@ StatusOr<OriginRecord> Log::OriginNamed(std::string_view origin) const {
   return origins_.at(id->second).record;
 }
 
+std::map<uint32_t, std::string> Log::OriginNames() const {
+  std::map<uint32_t, std::string> names;
+  std::shared_lock<std::shared_mutex> lock(origins_mutex_);
+  for (const auto& [id, state] : origins_) names[id] = state.record.origin;
+  return names;
+}
+
 StatusOr<std::vector<std::string>> Log::ReadEntries(uint32_t origin_id, uint64_t from,
                                                     uint64_t to) const {
   uint64_t held = HeldSize(origin_id);
@@ -309,11 +316,7 @@ Status Log::RecordEquivocation(uint32_t origin_id, const std::string& theirs, ui
 }
 
 StatusOr<std::vector<Equivocation>> Log::Evidence() const {
-  std::map<uint32_t, std::string> names;
-  {
-    std::shared_lock<std::shared_mutex> lock(origins_mutex_);
-    for (const auto& [id, state] : origins_) names[id] = state.record.origin;
-  }
+  std::map<uint32_t, std::string> names = OriginNames();
   std::vector<Equivocation> evidence;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->handle(Column::kEvidence)));

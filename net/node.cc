@@ -240,8 +240,7 @@ void Node::FlushAnnouncements() {
     flush_posted_ = false;
   }
   if (stopping_) return;
-  std::map<uint32_t, std::string> names;
-  for (const ledger::OriginHead& head : log_.Heads()) names[head.id] = head.origin;
+  std::map<uint32_t, std::string> names = log_.OriginNames();
   for (const auto& [origin_id, size] : pending) {
     StatusOr<std::string> note = log_.CheckpointOf(origin_id, size);
     if (!note.ok()) continue;

@@ -88,6 +88,24 @@ void Session::SetDeadline(std::chrono::steady_clock::duration timeout) {
   });
 }
 
+template <typename Handler>
+void Session::AsyncRead(asio::mutable_buffer buffer, Handler&& handler) {
+  if (tls_) {
+    asio::async_read(stream_, buffer, std::forward<Handler>(handler));
+  } else {
+    asio::async_read(stream_.next_layer(), buffer, std::forward<Handler>(handler));
+  }
+}
+
+template <typename Handler>
+void Session::AsyncWrite(asio::const_buffer buffer, Handler&& handler) {
+  if (tls_) {
+    asio::async_write(stream_, buffer, std::forward<Handler>(handler));
+  } else {
+    asio::async_write(stream_.next_layer(), buffer, std::forward<Handler>(handler));
+  }
+}
+
 void Session::DoReadHeader() {
   if (reading_ || closing_) return;
   // Backpressure: while the ledger still works on our chunks, stop reading.
@@ -97,11 +115,7 @@ void Session::DoReadHeader() {
   auto on_header = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
     self->OnReadHeader(ec);
   };
-  if (tls_) {
-    asio::async_read(stream_, asio::buffer(header_), on_header);
-  } else {
-    asio::async_read(stream_.next_layer(), asio::buffer(header_), on_header);
-  }
+  AsyncRead(asio::buffer(header_), on_header);
 }
 
 void Session::OnReadHeader(const boost::system::error_code& ec) {
@@ -120,11 +134,7 @@ void Session::OnReadHeader(const boost::system::error_code& ec) {
   auto on_body = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
     self->OnReadBody(ec);
   };
-  if (tls_) {
-    asio::async_read(stream_, asio::buffer(body_), on_body);
-  } else {
-    asio::async_read(stream_.next_layer(), asio::buffer(body_), on_body);
-  }
+  AsyncRead(asio::buffer(body_), on_body);
 }
 
 void Session::OnReadBody(const boost::system::error_code& ec) {
@@ -471,11 +481,7 @@ void Session::DoWrite() {
   auto on_write = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
     self->OnWrite(ec);
   };
-  if (tls_) {
-    asio::async_write(stream_, asio::buffer(queue_.front()), on_write);
-  } else {
-    asio::async_write(stream_.next_layer(), asio::buffer(queue_.front()), on_write);
-  }
+  AsyncWrite(asio::buffer(queue_.front()), on_write);
 }
 
 void Session::OnWrite(const boost::system::error_code& ec) {

@@ -63,6 +63,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::function<void()> on_close;
 
  private:
+  // Read or write through TLS or straight on the socket.
+  template <typename Handler>
+  void AsyncRead(boost::asio::mutable_buffer buffer, Handler&& handler);
+  template <typename Handler>
+  void AsyncWrite(boost::asio::const_buffer buffer, Handler&& handler);
   void DoHandshake();
   void OnHandshake(const boost::system::error_code& ec);
   void DoReadHeader();
