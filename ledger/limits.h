@@ -25,8 +25,10 @@ inline constexpr size_t kBatchBytesMax = 32u << 20;
 inline constexpr size_t kQueueEntriesMax = 65536;
 
 // One entry's encoded size. Real registrations are well under 2 KiB; the
-// limit keeps a hostile client from filling memory with one request.
-inline constexpr size_t kEntryBytesMax = 64u << 10;
+// limit keeps a hostile client from filling memory with one request, and
+// lets every entry fit the 16-bit length prefix of a C2SP tlog-tiles entry
+// bundle (tiles.h).
+inline constexpr size_t kEntryBytesMax = 65535;
 
 // Entries in one AppendBatch call (and one `ledgerctl append` batch).
 inline constexpr size_t kAppendCallEntriesMax = kQueueEntriesMax;

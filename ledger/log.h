@@ -36,6 +36,7 @@
 #include "ledger/crypto.h"
 #include "ledger/encoding.h"
 #include "ledger/merkle.h"
+#include "ledger/metrics.h"
 #include "ledger/origins.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
@@ -154,6 +155,16 @@ class Log {
   StatusOr<Hash> RootAt(uint64_t size) const;
   StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
   StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
+  // The same for any held origin's log (the local ones above are these for
+  // local_origin_id()). OutOfRange when a size is above the held size.
+  StatusOr<Hash> RootOf(uint32_t origin_id, uint64_t size) const;
+  StatusOr<std::vector<Hash>> InclusionProofOf(uint32_t origin_id, uint64_t index,
+                                               uint64_t size) const;
+  StatusOr<std::vector<Hash>> ConsistencyProofOf(uint32_t origin_id, uint64_t old_size,
+                                                 uint64_t new_size) const;
+
+  // Counters of the log's work since it was opened (ledger/metrics.h).
+  const LogMetrics& metrics() const { return metrics_; }
 
   // The market ids whose logs this node holds, sorted.
   StatusOr<std::vector<std::string>> Markets() const;
@@ -319,6 +330,7 @@ class Log {
   size_t append_piece_entries_ = 0;
   bool benchmark_without_views_ = false;
   std::atomic<uint64_t> size_{0};
+  LogMetrics metrics_;
 
   // Owned by the writer thread once started: the state after the last
   // batch written, which may not be durable yet.

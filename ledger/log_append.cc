@@ -231,6 +231,9 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   written.status = store_->Write(builder.Finish(), /*sync=*/false);
   if (!written.status.ok()) return written;
   written.wrote = true;
+  uint64_t appended = builder.size() - written_size_;
+  metrics_.entries_appended.fetch_add(appended, std::memory_order_relaxed);
+  metrics_.batch_entries.Observe(static_cast<double>(appended));
   ApplyViewChanges(builder.view_changes(), &written_views_);
   written.view_changes = std::move(builder.view_changes());
   written.size = builder.size();
@@ -311,6 +314,8 @@ Log::Written Log::ProcessReplica(Request* request) {
   work.status = store_->Write(builder.Finish(), /*sync=*/false);
   if (!work.status.ok()) return written;
   written.wrote = true;
+  metrics_.AddReplicated(work.origin_id, work.end - at.size);
+  metrics_.batch_entries.Observe(static_cast<double>(work.end - at.size));
   ApplyViewChanges(builder.view_changes(), &written_views_);
   written.view_changes = std::move(builder.view_changes());
   written.size = work.end;

@@ -46,20 +46,36 @@ StatusOr<std::string> Log::CheckpointAt(uint64_t size) const {
   return note;
 }
 
-StatusOr<Hash> Log::RootAt(uint64_t size) const {
-  if (size > this->size()) return CheckIndex(size - 1, this->size());
-  return ledger::RootAt(StoreSubtrees(store_.get(), local_origin_id_), size);
-}
+StatusOr<Hash> Log::RootAt(uint64_t size) const { return RootOf(local_origin_id_, size); }
 
 StatusOr<std::vector<Hash>> Log::InclusionProof(uint64_t index, uint64_t size) const {
-  if (size > this->size()) return CheckIndex(size - 1, this->size());
-  return ledger::InclusionProof(StoreSubtrees(store_.get(), local_origin_id_), index, size);
+  return InclusionProofOf(local_origin_id_, index, size);
 }
 
 StatusOr<std::vector<Hash>> Log::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
-  if (new_size > size()) return CheckIndex(new_size - 1, size());
-  return ledger::ConsistencyProof(StoreSubtrees(store_.get(), local_origin_id_), old_size,
-                                  new_size);
+  return ConsistencyProofOf(local_origin_id_, old_size, new_size);
+}
+
+// Sizes above the held one would read subtrees that are not durable yet (or
+// not stored at all), so they are refused before any read.
+StatusOr<Hash> Log::RootOf(uint32_t origin_id, uint64_t size) const {
+  uint64_t held = HeldSize(origin_id);
+  if (size > held) return CheckIndex(size - 1, held);
+  return ledger::RootAt(StoreSubtrees(store_.get(), origin_id), size);
+}
+
+StatusOr<std::vector<Hash>> Log::InclusionProofOf(uint32_t origin_id, uint64_t index,
+                                                  uint64_t size) const {
+  uint64_t held = HeldSize(origin_id);
+  if (size > held) return CheckIndex(size - 1, held);
+  return ledger::InclusionProof(StoreSubtrees(store_.get(), origin_id), index, size);
+}
+
+StatusOr<std::vector<Hash>> Log::ConsistencyProofOf(uint32_t origin_id, uint64_t old_size,
+                                                    uint64_t new_size) const {
+  uint64_t held = HeldSize(origin_id);
+  if (new_size > held) return CheckIndex(new_size - 1, held);
+  return ledger::ConsistencyProof(StoreSubtrees(store_.get(), origin_id), old_size, new_size);
 }
 
 namespace {

@@ -17,6 +17,7 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "ledger/crypto.h"
 #include "net/asio_status.h"
@@ -44,6 +45,38 @@ Response NotAllowed(const char* allow) {
   Response response = HttpApi::Error(http::status::method_not_allowed, "method not allowed");
   response.set(http::field::allow, allow);
   return response;
+}
+
+// The route of a path and, for the routes of one market's log, the market
+// (the rest of the path, which may be empty or hold a '/': no market has
+// such an id, so those are unknown markets).
+Route RouteOf(std::string_view path, std::optional<std::string_view>* market) {
+  static constexpr std::pair<std::string_view, Route> kPaths[] = {
+      {"/v1/entries", Route::kAppend},
+      {"/v1/status", Route::kStatus},
+      {"/v1/checkpoint", Route::kCheckpoint},
+      {"/v1/totals", Route::kTotals},
+      {"/metrics", Route::kMetrics}};
+  static constexpr std::pair<std::string_view, Route> kMarketPaths[] = {
+      {"/v1/checkpoint/", Route::kCheckpoint},
+      {"/v1/entries/", Route::kEntries},
+      {"/v1/proof/inclusion/", Route::kProofInclusion},
+      {"/v1/proof/consistency/", Route::kProofConsistency},
+      {"/v1/tiles/", Route::kTiles}};
+  for (const auto& [exact, route] : kPaths) {
+    if (path == exact) return route;
+  }
+  for (const auto& [prefix, route] : kMarketPaths) {
+    if (path.starts_with(prefix)) {
+      *market = path.substr(prefix.size());
+      return route;
+    }
+  }
+  return Route::kUnknown;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -129,6 +162,7 @@ void HttpSession::Send(HttpApi::Response response) {
 }
 
 void HttpSession::SendAndClose(http::status status, const std::string& message) {
+  api_.CountUnreadable(status);
   HttpApi::Response response = HttpApi::Error(status, message);
   response.keep_alive(false);
   Send(std::move(response));
@@ -244,27 +278,70 @@ Response HttpApi::Error(http::status status, std::string_view message) {
                "application/json");
 }
 
+void HttpApi::CountUnreadable(http::status status) {
+  metrics_.Record(Route::kUnreadable, static_cast<unsigned>(status), 0);
+}
+
 void HttpApi::Handle(Request request, Respond respond) {
-  Respond reply = [version = request.version(), keep_alive = request.keep_alive(),
-                   respond = std::move(respond)](Response response) {
-    response.version(version);
-    response.keep_alive(keep_alive);
-    response.set(http::field::server, "ledgerd");
-    respond(std::move(response));
-  };
   std::string_view target(request.target().data(), request.target().size());
   size_t question = target.find('?');
   std::string path(target.substr(0, question));
   std::string query(question == std::string_view::npos ? "" : target.substr(question + 1));
-  bool get = request.method() == http::verb::get;
-  if (path == "/v1/entries") {
+  std::optional<std::string_view> market;
+  Route route = RouteOf(path, &market);
+  Respond reply = [this, route, started = std::chrono::steady_clock::now(),
+                   version = request.version(), keep_alive = request.keep_alive(),
+                   respond = std::move(respond)](Response response) {
+    response.version(version);
+    response.keep_alive(keep_alive);
+    response.set(http::field::server, "ledgerd");
+    metrics_.Record(route, response.result_int(), SecondsSince(started));
+    respond(std::move(response));
+  };
+  if (route == Route::kUnknown)
+    return reply(Error(http::status::not_found, "no such path: " + path));
+  if (route == Route::kAppend) {
     if (request.method() != http::verb::post) return reply(NotAllowed("POST"));
     return HandleAppend(std::move(request), query, std::move(reply));
   }
-  if (path == "/v1/status") return reply(get ? HandleStatus() : NotAllowed("GET"));
-  if (path == "/v1/checkpoint") return reply(get ? HandleCheckpoint() : NotAllowed("GET"));
-  if (path == "/v1/totals") return reply(get ? HandleTotals(query) : NotAllowed("GET"));
-  reply(Error(http::status::not_found, "no such path: " + path));
+  if (request.method() != http::verb::get) return reply(NotAllowed("GET"));
+  reply(Answer(route, market, query));
+}
+
+Response HttpApi::Answer(Route route, std::optional<std::string_view> market,
+                         std::string_view query) const {
+  switch (route) {
+    case Route::kTotals:
+      return HandleTotals(query);
+    case Route::kEntries:
+      return HandleEntries(*market, query);
+    case Route::kProofInclusion:
+      return HandleInclusion(*market, query);
+    case Route::kProofConsistency:
+      return HandleConsistency(*market, query);
+    default:
+      break;
+  }
+  // The remaining routes take no parameters; refusing any keeps a typo
+  // from passing for an answer to the question meant.
+  ledger::StatusOr<api_internal::Params> params = api_internal::ParseParams(query, {});
+  if (!params.ok()) return Error(http::status::bad_request, params.status().message());
+  switch (route) {
+    case Route::kStatus:
+      return HandleStatus();
+    case Route::kCheckpoint:
+      return market ? HandleCheckpointOf(*market) : HandleCheckpoint();
+    case Route::kMetrics:
+      return HandleMetrics();
+    case Route::kTiles: {
+      // "{market}/checkpoint" or "{market}/tile/...".
+      size_t slash = market->find('/');
+      if (slash == std::string_view::npos) return Error(http::status::not_found, "no such path");
+      return HandleTiles(market->substr(0, slash), market->substr(slash + 1));
+    }
+    default:
+      return Error(http::status::not_found, "no such path");
+  }
 }
 
 bool HttpApi::Authorized(const Request& request) const {

@@ -6,15 +6,44 @@
 //                        entries that name none. 200: a JSON array with, per
 //                        non-blank line, its receipt or why the log refused
 //                        it. 400 (nothing appended): a line is not an entry.
-//   GET  /v1/status      the node's status document plus "view_digest".
+//   GET  /v1/status      the node's status document plus "view_digest" and
+//                        "evidence" (as `ledgerctl status --json`).
 //   GET  /v1/checkpoint  the latest signed checkpoint note, as text/plain.
+//   GET  /v1/checkpoint/{market}
+//                        that market's latest held checkpoint followed by the
+//                        witness cosignatures held for it, as text/plain.
+//   GET  /v1/entries/{market}?from=N&limit=K
+//                        {"market", "origin", "size", "from", "entries"}:
+//                        entries [N, N+K) of the held log (from 0, limit
+//                        1..kEntriesPerPageMax, default kEntriesPerPageDefault;
+//                        none past the held size), each as a line of
+//                        `ledgerctl log --json`.
+//   GET  /v1/proof/inclusion/{market}?index=I&size=N
+//                        {"market", "origin", "index", "size", "leaf_hash",
+//                        "root", "proof": [base64 hashes], "checkpoint"}; size
+//                        defaults to the held size; "checkpoint" (with its
+//                        cosignatures) only when that size was signed.
+//   GET  /v1/proof/consistency/{market}?from=M&to=N
+//                        {"market", "origin", "from", "to", "from_root",
+//                        "to_root", "proof", "from_checkpoint",
+//                        "to_checkpoint"}; to defaults to the held size.
 //   GET  /v1/totals      ?market=a,b&from=YYYY-MM&to=YYYY-MM&by=market,month
 //                        &deals=true&unit=wan: the JSON of `ledgerctl totals
 //                        --json` (money in yuan); with unit, also "unit" and
 //                        "table", the text table in that unit.
+//   GET  /metrics        the node's metrics in the Prometheus text format
+//                        0.0.4 (net/metrics.h).
+//   GET  /v1/tiles/{market}/checkpoint, /v1/tiles/{market}/tile/...
+//                        the market's log at its latest held checkpoint as
+//                        C2SP tlog-tiles (ledger/tiles.h), for tile clients
+//                        and ledger-audit.
+// Hashes in JSON are hex except in "proof" lists (base64, as in checkpoints).
+// Numbers in a query are plain decimal digits (no sign); a parameter given
+// twice or unknown to the route is refused.
 // Every error body is JSON {"error": "..."}: 400 bad input (naming the line
-// or parameter), 401 missing or wrong token, 404 unknown path, 405 wrong
-// method, 413 body or entry count over the limit, 503 too many appends.
+// or parameter), 401 missing or wrong token, 404 unknown path or market (or
+// a market whose log is not held yet), 405 wrong method, 413 body or entry
+// count over the limit, 431 headers over the limit, 503 too many appends.
 //
 // Shape (Boost.Beast's examples): a listener and one shared_from_this
 // session per connection, a deadline set before every read and write,
@@ -36,13 +65,19 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ledger/status.h"
 #include "net/limits.h"
+#include "net/metrics.h"
 
 namespace ledger {
 class Log;
@@ -70,7 +105,17 @@ class HttpApi {
     size_t body_bytes_max = limits::kApiBodyBytesMax;
     std::chrono::milliseconds request_timeout = limits::kApiRequestTimeout;
     size_t append_threads = limits::kApiAppendThreads;
+    // For /metrics, both optional: the peer data the node refused (shown as
+    // zeros when null; must outlive the API), and per connected peer and
+    // origin the entries the peer lacks (called on the io thread).
+    const VerifyFailures* verify_failures = nullptr;
+    std::function<std::vector<PeerLag>()> peer_lags{};
   };
+  // Entries in one GET /v1/entries answer: enough to page through a log
+  // quickly, few enough that an answer of the largest entries stays tens of
+  // MiB.
+  static constexpr uint64_t kEntriesPerPageMax = 1000;
+  static constexpr uint64_t kEntriesPerPageDefault = 100;
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
   // Called once per request on the io thread with the response to send.
@@ -100,6 +145,8 @@ class HttpApi {
   // log is done (posted to the io thread).
   void Handle(Request request, Respond respond);
   void Forget(HttpSession* session);
+  // Counts a request the session refused before it could be routed.
+  void CountUnreadable(boost::beast::http::status status);
   // A JSON error response {"error": message}.
   static Response Error(boost::beast::http::status status, std::string_view message);
 
@@ -109,6 +156,17 @@ class HttpApi {
   Response HandleStatus() const;
   Response HandleCheckpoint() const;
   Response HandleTotals(std::string_view query) const;
+  Response HandleMetrics() const;
+  // Answers a GET of `route` (not kAppend or kUnknown).
+  Response Answer(Route route, std::optional<std::string_view> market,
+                  std::string_view query) const;
+  // The routes of one market's log (http_api_reads.cc).
+  Response HandleCheckpointOf(std::string_view market) const;
+  Response HandleEntries(std::string_view market, std::string_view query) const;
+  Response HandleInclusion(std::string_view market, std::string_view query) const;
+  Response HandleConsistency(std::string_view market, std::string_view query) const;
+  // A tlog-tiles file of one market's log (http_api_tiles.cc).
+  Response HandleTiles(std::string_view market, std::string_view path) const;
   bool Authorized(const Request& request) const;
 
   boost::asio::io_context& io_;
@@ -119,8 +177,28 @@ class HttpApi {
   bool stopping_ = false;
   std::map<HttpSession*, std::shared_ptr<HttpSession>> sessions_;
   size_t appends_in_flight_ = 0;
+  HttpMetrics metrics_;
   // Last member: destroyed (joined) first, while the rest still exists.
   boost::asio::thread_pool append_pool_;
 };
 
+// Shared by the route files (http_api_routes.cc, http_api_reads.cc); not for
+// callers.
+namespace api_internal {
+
+// A query's name=value pairs, percent-decoded, in order.
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+ledger::StatusOr<QueryParams> ParseQuery(std::string_view query);
+// The parameters by name. InvalidArgument naming the parameter when one is
+// not in `allowed` or is given twice.
+using Params = std::map<std::string, std::string, std::less<>>;
+ledger::StatusOr<Params> ParseParams(std::string_view query,
+                                     std::initializer_list<std::string_view> allowed);
+// 200 with a JSON body.
+HttpApi::Response JsonReply(std::string body);
+// Compact JSON; text that is not UTF-8 (client input quoted in a message) is
+// replaced, never thrown on.
+std::string Dump(const nlohmann::ordered_json& json);
+
+}  // namespace api_internal
 }  // namespace net

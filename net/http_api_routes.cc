@@ -1,4 +1,5 @@
 // The API's routes: what each request is answered with (http_api.h).
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -24,19 +25,10 @@ using ledger::Status;
 using ledger::StatusOr;
 using Json = nlohmann::ordered_json;
 using Response = HttpApi::Response;
-using Params = std::vector<std::pair<std::string, std::string>>;
-
-// Messages may quote client input that is not UTF-8: replace, never throw.
-std::string Dump(const Json& json) {
-  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-Response JsonReply(std::string body) {
-  Response response(http::status::ok, 11);
-  response.set(http::field::content_type, "application/json");
-  response.body() = std::move(body);
-  return response;
-}
+using api_internal::Dump;
+using api_internal::JsonReply;
+using api_internal::ParseQuery;
+using api_internal::QueryParams;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -68,9 +60,24 @@ StatusOr<std::string> PercentDecode(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
+namespace api_internal {
+
+std::string Dump(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Response JsonReply(std::string body) {
+  Response response(http::status::ok, 11);
+  response.set(http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  return response;
+}
+
 // "a=1&b=x%20y" -> {{"a", "1"}, {"b", "x y"}}, in order.
-StatusOr<Params> ParseQuery(std::string_view query) {
-  Params params;
+StatusOr<QueryParams> ParseQuery(std::string_view query) {
+  QueryParams params;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -86,6 +93,24 @@ StatusOr<Params> ParseQuery(std::string_view query) {
   }
   return params;
 }
+
+StatusOr<Params> ParseParams(std::string_view query,
+                             std::initializer_list<std::string_view> allowed) {
+  LEDGER_ASSIGN_OR_RETURN(QueryParams pairs, ParseQuery(query));
+  Params params;
+  for (auto& [name, value] : pairs) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return Status::InvalidArgument("unknown parameter \"" + name + "\"");
+    }
+    if (params.count(name)) return Status::InvalidArgument(name + ": given more than once");
+    params.emplace(std::move(name), std::move(value));
+  }
+  return params;
+}
+
+}  // namespace api_internal
+
+namespace {
 
 std::vector<std::string> SplitCommas(const std::string& text) {
   std::vector<std::string> items;
@@ -145,7 +170,7 @@ Status ApplyTotalsParam(const std::string& name, const std::string& value, Total
 }
 
 StatusOr<TotalsParams> ParseTotalsParams(std::string_view query) {
-  LEDGER_ASSIGN_OR_RETURN(Params params, ParseQuery(query));
+  LEDGER_ASSIGN_OR_RETURN(QueryParams params, ParseQuery(query));
   TotalsParams out;
   std::set<std::string> seen;
   for (const auto& [name, value] : params) {
@@ -234,7 +259,7 @@ void HttpApi::HandleAppend(Request request, std::string_view query, Respond resp
   }
   ledger::JsonOptions json_options;
   json_options.default_actor = options_.default_actor;
-  StatusOr<Params> params = ParseQuery(query);
+  StatusOr<QueryParams> params = ParseQuery(query);
   if (!params.ok()) return respond(Error(http::status::bad_request, params.status().message()));
   for (const auto& [name, value] : *params) {
     if (name != "actor") {
@@ -278,6 +303,17 @@ Response HttpApi::HandleStatus() const {
     status["view_digest"] = ledger::HexEncode(*digest);
   } else {
     status["view_digest_error"] = digest.status().ToString();
+  }
+  // Evidence lives in the database, not in the node's document; a remote
+  // `ledgerctl status` shows it as the local one does.
+  StatusOr<std::vector<ledger::Equivocation>> evidence = log_.Evidence();
+  if (!evidence.ok()) {
+    return Error(http::status::internal_server_error, evidence.status().ToString());
+  }
+  status["evidence"] = Json::array();
+  for (const ledger::Equivocation& item : *evidence) {
+    status["evidence"].push_back(
+        {{"origin", item.origin}, {"theirs", item.theirs}, {"ours", item.ours}});
   }
   return JsonReply(Dump(status));
 }

@@ -269,6 +269,20 @@ std::string Node::StatusJson() const {
   return status.dump();
 }
 
+std::vector<PeerLag> Node::PeerLags() const {
+  std::vector<PeerLag> lags;
+  std::map<uint32_t, std::string> origins = log_.OriginNames();
+  for (const auto& [market, peer] : peers_) {
+    for (const auto& [id, origin] : origins) {
+      uint64_t ours = log_.HeldSize(id);
+      auto theirs = peer->peer_heads().find(origin);
+      uint64_t their = theirs == peer->peer_heads().end() ? 0 : theirs->second;
+      lags.push_back({market, origin, ours > their ? ours - their : 0});
+    }
+  }
+  return lags;
+}
+
 void Node::WriteStatus() {
   if (options_.status_path.empty()) return;
   std::string temporary = options_.status_path + ".tmp";

@@ -22,6 +22,7 @@
 
 #include "ledger/status.h"
 #include "net/config.h"
+#include "net/metrics.h"
 
 namespace ledger {
 class Log;
@@ -53,6 +54,12 @@ class Node {
   uint16_t listen_port() const { return listen_port_; }
   // Heads, peers and evidence as one JSON object (the `status` document).
   std::string StatusJson() const;
+  // Per connected peer and held origin, the entries we hold that the peer
+  // did not hold when it last said (its heads and cosignatures); 0 when it
+  // is caught up. On the io thread.
+  std::vector<PeerLag> PeerLags() const;
+  // Peer data refused by verification; sessions count into it.
+  VerifyFailures& verify_failures() { return verify_failures_; }
 
   // For sessions, on the io thread.
   ledger::Log& log() { return log_; }
@@ -99,6 +106,7 @@ class Node {
   std::map<std::string, Session*> fetch_claims_;           // origin -> fetching session
   std::map<std::string, std::unique_ptr<Dialer>> dialers_;
   std::mt19937_64 random_;
+  VerifyFailures verify_failures_;
 
   std::mutex pending_mutex_;
   std::map<uint32_t, uint64_t> pending_;  // durable sizes not yet announced

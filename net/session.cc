@@ -121,6 +121,7 @@ void Session::DoReadHeader() {
 void Session::OnReadHeader(const boost::system::error_code& ec) {
   if (ec) return Fail(FromAsio(ec, "read from " + remote_));
   uint32_t length = FrameLength(header_);
+  if (length > limits::kFrameBytesMax || length == 0) ++node_.verify_failures().frame;
   if (length > limits::kFrameBytesMax) {
     return Fail(Status::InvalidArgument("frame of " + std::to_string(length) +
                                         " bytes is above the limit of " +
@@ -142,7 +143,10 @@ void Session::OnReadBody(const boost::system::error_code& ec) {
   if (ec) return Fail(FromAsio(ec, "read from " + remote_));
   StatusOr<Message> message = DecodeMessage(body_);
   std::string().swap(body_);
-  if (!message.ok()) return Fail(message.status());
+  if (!message.ok()) {
+    ++node_.verify_failures().frame;
+    return Fail(message.status());
+  }
   Dispatch(*std::move(message));
   DoReadHeader();
 }
@@ -264,9 +268,11 @@ Status Session::OnHead(const std::string& origin, const std::string& note) {
         return Status::Ok();
       default:
         if (IsEquivocation(status)) {
+          ++node_.verify_failures().equivocation;
           ReportEquivocation(status, note);
           return Status::Ok();
         }
+        ++node_.verify_failures().checkpoint;
         return status;
     }
   }
@@ -398,8 +404,10 @@ void Session::OnReplicated(const std::string& origin, const std::string& note,
   } else if (status.code() != Status::Code::kAlreadyExists) {
     done = true;
     if (IsEquivocation(status)) {
+      ++node_.verify_failures().equivocation;
       ReportEquivocation(status, note);
     } else if (status.code() == Status::Code::kDataLoss) {
+      ++node_.verify_failures().chunk;
       spdlog::error("rejected a chunk of {} from {}: {}", origin, peer_market_, status.message());
       Fail(status);
     } else {

@@ -7,9 +7,13 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 #include <thread>
 
+#include "ledger/checkpoint.h"
 #include "ledger/entry_json.h"
 #include "ledger/log.h"
 #include "ledger/merkle.h"
@@ -303,6 +307,431 @@ TEST_F(HttpApiTest, StalledClientIsDroppedAfterTheDeadline) {
   EXPECT_GE(dropped_after, std::chrono::milliseconds(950));
   EXPECT_LT(dropped_after, std::chrono::seconds(10));
   EXPECT_EQ(log_->size(), 0u);
+}
+
+// --- The read routes over one market's log, and /metrics. ---
+
+Json JsonOf(const Response& response) {
+  EXPECT_EQ(response.result(), http::status::ok) << response.body();
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  Json json = Json::parse(response.body(), nullptr, false);
+  EXPECT_FALSE(json.is_discarded()) << response.body();
+  return json;
+}
+
+ledger::Hash HashFromBase64(const Json& text) {
+  auto bytes = ledger::Base64Decode(text.get<std::string>());
+  EXPECT_TRUE(bytes.ok() && bytes->size() == 32) << text;
+  return bytes.ok() && bytes->size() == 32 ? ledger::HashFromBytes(*bytes) : ledger::Hash{};
+}
+
+std::vector<ledger::Hash> ProofOf(const Json& list) {
+  std::vector<ledger::Hash> proof;
+  for (const Json& hash : list) proof.push_back(HashFromBase64(hash));
+  return proof;
+}
+
+// The checkpoint a signed note carries, once its signature by `vkey` checks.
+ledger::Checkpoint SignedCheckpoint(const std::string& note, const std::string& vkey) {
+  auto parsed = ledger::ParseNote(note);
+  EXPECT_TRUE(parsed.ok()) << note;
+  if (!parsed.ok()) return {};
+  auto verifier = ledger::NoteVerifier::FromVkey(vkey);
+  EXPECT_TRUE(verifier.ok() && ledger::VerifyNote(*parsed, *verifier).ok()) << note;
+  auto checkpoint = ledger::ParseCheckpoint(parsed->text);
+  EXPECT_TRUE(checkpoint.ok()) << note;
+  return checkpoint.ok() ? *checkpoint : ledger::Checkpoint{};
+}
+
+std::string Lines(const std::string& prefix, int first, int count) {
+  std::string body;
+  for (int i = first; i < first + count; ++i)
+    body += ContractJson(prefix + std::to_string(i)) + "\n";
+  return body;
+}
+
+std::unique_ptr<ledger::Log> InitAndOpenAs(const std::string& dir, const std::string& market) {
+  auto vkey = ledger::Log::Init(dir, market, "techmarket.cn/" + market);
+  EXPECT_TRUE(vkey.ok()) << vkey.status().ToString();
+  auto log = ledger::Log::Open(dir, ledger::LogOptions());
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+// A partner market's log replicated into the fixture's, which trusts both
+// markets' checkpoint and witness keys and a third market ("lanzhou") whose
+// log it has not fetched.
+class Partner {
+ public:
+  Partner(ledger::Log& log, int entries) {
+    partner_ = InitAndOpenAs(dir_.path() + "/xian", "xian");
+    std::vector<std::string> bytes;
+    for (int i = 0; i < entries; ++i) {
+      bytes.push_back(ledger::test::Entry(ContractJson("XA-" + std::to_string(i))));
+    }
+    for (const auto& receipt : partner_->Append(std::move(bytes))) EXPECT_TRUE(receipt.ok());
+    third_ = InitAndOpenAs(dir_.path() + "/lanzhou", "lanzhou");
+    EXPECT_TRUE(log.Trust({TrustOf(log), TrustOf(*partner_), TrustOf(*third_)}).ok());
+    EXPECT_TRUE(partner_->Trust({TrustOf(log), TrustOf(*partner_), TrustOf(*third_)}).ok());
+    ledger::ReplicaChunk chunk;
+    chunk.entries = *partner_->ReadEntries(partner_->local_origin_id(), 0, partner_->size());
+    chunk.checkpoint = *partner_->LatestCheckpoint();
+    auto replicated = log.Replicate(std::move(chunk));
+    EXPECT_TRUE(replicated.ok()) << replicated.status().ToString();
+  }
+  ledger::Log& log() { return *partner_; }
+
+ private:
+  static ledger::TrustedOrigin TrustOf(const ledger::Log& log) {
+    return {log.market_id(),
+            log.origin(),
+            {log.vkey(), ledger::WitnessVkeyOf(*ledger::NoteVerifier::FromVkey(log.vkey()))}};
+  }
+  ledger::test::TempDir dir_;
+  std::unique_ptr<ledger::Log> partner_;
+  std::unique_ptr<ledger::Log> third_;
+};
+
+// A page of entries carries the stored bytes of each (base64), their leaf
+// hash and their JSON, exactly as the log holds them; pages past the end are
+// empty, and the defaults are from 0 and 100 entries.
+TEST_F(HttpApiTest, EntriesServeTheStoredBytesPageByPage) {
+  Start();
+  ASSERT_EQ(Post(Lines("XN-", 0, 3)).result(), http::status::ok);
+  ASSERT_EQ(Post(Lines("XN-", 3, 4)).result(), http::status::ok);
+  ASSERT_EQ(log_->size(), 7u);
+  Client client(api_->port());
+  Json page = JsonOf(client.Get("/v1/entries/xining?from=2&limit=4"));
+  EXPECT_EQ(page["market"], "xining");
+  EXPECT_EQ(page["origin"], "techmarket.cn/xining");
+  EXPECT_EQ(page["size"], 7);
+  EXPECT_EQ(page["from"], 2);
+  ASSERT_EQ(page["entries"].size(), 4u);
+  for (uint64_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    const Json& row = page["entries"][i];
+    EXPECT_EQ(row["index"], 2 + i);
+    auto bytes = ledger::Base64Decode(row["entry_b64"].get<std::string>());
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_EQ(*bytes, *log_->ReadEntry(2 + i));
+    EXPECT_EQ(row["leaf_hash"], ledger::HexEncode(ledger::LeafHash(*bytes)));
+    EXPECT_EQ(row["leaf_hash"], ledger::HexEncode(*log_->LeafHashAt(2 + i)));
+    EXPECT_EQ(row["entry"], Json::parse(*ledger::EntryToJson(*bytes)));
+  }
+  // The entry JSON is spliced in as rendered: same member order as
+  // `ledgerctl log --json`.
+  EXPECT_NE(client.Get("/v1/entries/xining?from=2&limit=1")
+                .body()
+                .find("\"entry\":" + *ledger::EntryToJson(*log_->ReadEntry(2)) + ","),
+            std::string::npos);
+  Json all = JsonOf(client.Get("/v1/entries/xining"));
+  EXPECT_EQ(all["from"], 0);
+  EXPECT_EQ(all["entries"].size(), 7u);
+  EXPECT_EQ(JsonOf(client.Get("/v1/entries/xining?from=5&limit=1000"))["entries"].size(), 2u);
+  for (const char* past : {"7", "8", "18446744073709551615"}) {
+    Json empty = JsonOf(client.Get(std::string("/v1/entries/xining?from=") + past));
+    EXPECT_EQ(empty["entries"], Json::array()) << past;
+    EXPECT_EQ(empty["size"], 7) << past;
+  }
+}
+
+// Every inclusion proof the API gives, at signed and unsigned sizes,
+// verifies against the root of the checkpoint signed at that size.
+TEST_F(HttpApiTest, InclusionProofsVerifyAgainstTheSignedCheckpoint) {
+  Start();
+  // Three posts, three batches: checkpoints at 3, 7 and 12.
+  ASSERT_EQ(Post(Lines("XN-", 0, 3)).result(), http::status::ok);
+  ASSERT_EQ(Post(Lines("XN-", 3, 4)).result(), http::status::ok);
+  ASSERT_EQ(Post(Lines("XN-", 7, 5)).result(), http::status::ok);
+  Client client(api_->port());
+  for (uint64_t size : {3, 7, 12}) {
+    for (uint64_t index = 0; index < size; ++index) {
+      SCOPED_TRACE(std::to_string(index) + " of " + std::to_string(size));
+      Json proof = JsonOf(client.Get("/v1/proof/inclusion/xining?index=" + std::to_string(index) +
+                                     "&size=" + std::to_string(size)));
+      EXPECT_EQ(proof["origin"], "techmarket.cn/xining");
+      EXPECT_EQ(proof["index"], index);
+      EXPECT_EQ(proof["size"], size);
+      ASSERT_TRUE(proof["checkpoint"].is_string());
+      EXPECT_EQ(proof["checkpoint"], *log_->CheckpointAt(size));
+      ledger::Checkpoint signed_head =
+          SignedCheckpoint(proof["checkpoint"].get<std::string>(), log_->vkey());
+      EXPECT_EQ(signed_head.size, size);
+      EXPECT_EQ(proof["root"], ledger::HexEncode(signed_head.root));
+      ledger::Hash leaf = ledger::LeafHash(*log_->ReadEntry(index));
+      EXPECT_EQ(proof["leaf_hash"], ledger::HexEncode(leaf));
+      EXPECT_TRUE(
+          ledger::VerifyInclusion(leaf, index, size, ProofOf(proof["proof"]), signed_head.root)
+              .ok());
+    }
+  }
+  // Size 5 was never signed: no checkpoint, and the proof still verifies
+  // against the root the log computes for that size.
+  Json unsigned_size = JsonOf(client.Get("/v1/proof/inclusion/xining?index=4&size=5"));
+  EXPECT_FALSE(unsigned_size.contains("checkpoint"));
+  EXPECT_EQ(unsigned_size["root"], ledger::HexEncode(*log_->RootAt(5)));
+  EXPECT_TRUE(ledger::VerifyInclusion(ledger::LeafHash(*log_->ReadEntry(4)), 4, 5,
+                                      ProofOf(unsigned_size["proof"]), *log_->RootAt(5))
+                  .ok());
+  // The size defaults to the held size, and a proof is for its index only.
+  Json latest = JsonOf(client.Get("/v1/proof/inclusion/xining?index=6"));
+  EXPECT_EQ(latest["size"], 12);
+  EXPECT_FALSE(ledger::VerifyInclusion(ledger::LeafHash(*log_->ReadEntry(6)), 7, 12,
+                                       ProofOf(latest["proof"]), *log_->RootAt(12))
+                   .ok());
+}
+
+// Consistency proofs between every pair of signed sizes verify against the
+// roots of the two checkpoints.
+TEST_F(HttpApiTest, ConsistencyProofsVerifyBetweenSignedCheckpoints) {
+  Start();
+  ASSERT_EQ(Post(Lines("XN-", 0, 3)).result(), http::status::ok);
+  ASSERT_EQ(Post(Lines("XN-", 3, 4)).result(), http::status::ok);
+  ASSERT_EQ(Post(Lines("XN-", 7, 5)).result(), http::status::ok);
+  Client client(api_->port());
+  const std::pair<uint64_t, uint64_t> pairs[] = {{3, 7}, {3, 12}, {7, 12}, {12, 12}};
+  for (const auto& [from, to] : pairs) {
+    SCOPED_TRACE(std::to_string(from) + " to " + std::to_string(to));
+    Json proof = JsonOf(client.Get("/v1/proof/consistency/xining?from=" + std::to_string(from) +
+                                   "&to=" + std::to_string(to)));
+    EXPECT_EQ(proof["from"], from);
+    EXPECT_EQ(proof["to"], to);
+    ledger::Checkpoint old_head =
+        SignedCheckpoint(proof["from_checkpoint"].get<std::string>(), log_->vkey());
+    ledger::Checkpoint new_head =
+        SignedCheckpoint(proof["to_checkpoint"].get<std::string>(), log_->vkey());
+    EXPECT_EQ(old_head.size, from);
+    EXPECT_EQ(new_head.size, to);
+    EXPECT_EQ(proof["from_root"], ledger::HexEncode(old_head.root));
+    EXPECT_EQ(proof["to_root"], ledger::HexEncode(new_head.root));
+    EXPECT_TRUE(
+        ledger::VerifyConsistency(from, to, old_head.root, new_head.root, ProofOf(proof["proof"]))
+            .ok());
+  }
+  Json latest = JsonOf(client.Get("/v1/proof/consistency/xining?from=5"));
+  EXPECT_EQ(latest["to"], 12);
+  EXPECT_FALSE(latest.contains("from_checkpoint"));  // 5 was never signed
+  EXPECT_TRUE(ledger::VerifyConsistency(5, 12, *log_->RootAt(5), *log_->RootAt(12),
+                                        ProofOf(latest["proof"]))
+                  .ok());
+}
+
+// A partner's log is served from the replica held here: its checkpoint as
+// the partner signed it, its entries byte for byte, and proofs against its
+// root; the node's own checkpoint carries the partner's cosignature; a
+// market whose log is not fetched yet has no checkpoint to give.
+TEST_F(HttpApiTest, PartnerMarketsAreServedFromTheReplica) {
+  Start();
+  ASSERT_EQ(Post(Lines("XN-", 0, 2)).result(), http::status::ok);
+  Partner partner(*log_, 6);
+  ledger::Log& xian = partner.log();
+  std::string ours = *log_->LatestCheckpoint();
+  std::string cosignature = xian.Cosign(ledger::ParseNote(ours)->text);
+  ASSERT_TRUE(log_->AddCosignatures(ledger::ParseNote(ours)->text + "\n" + cosignature).ok());
+  Client client(api_->port());
+
+  Response own = client.Get("/v1/checkpoint/xining");
+  EXPECT_EQ(own.result(), http::status::ok);
+  EXPECT_EQ(own[http::field::content_type], "text/plain; charset=utf-8");
+  EXPECT_EQ(own.body(), ours + cosignature);
+  Response theirs = client.Get("/v1/checkpoint/xian");
+  ASSERT_EQ(theirs.result(), http::status::ok);
+  ledger::Checkpoint head = SignedCheckpoint(theirs.body(), xian.vkey());
+  EXPECT_EQ(head.size, 6u);
+  EXPECT_EQ(head.root, *xian.RootAt(6));
+  Response unfetched = client.Get("/v1/checkpoint/lanzhou");
+  EXPECT_EQ(unfetched.result(), http::status::not_found);
+  EXPECT_EQ(Error(unfetched).rfind("market: ", 0), 0u) << unfetched.body();
+
+  Json page = JsonOf(client.Get("/v1/entries/xian?from=1&limit=3"));
+  EXPECT_EQ(page["origin"], "techmarket.cn/xian");
+  EXPECT_EQ(page["size"], 6);
+  ASSERT_EQ(page["entries"].size(), 3u);
+  for (uint64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(*ledger::Base64Decode(page["entries"][i]["entry_b64"].get<std::string>()),
+              *xian.ReadEntry(1 + i));
+  }
+  Json proof = JsonOf(client.Get("/v1/proof/inclusion/xian?index=4"));
+  EXPECT_EQ(proof["size"], 6);
+  EXPECT_TRUE(ledger::VerifyInclusion(ledger::LeafHash(*xian.ReadEntry(4)), 4, 6,
+                                      ProofOf(proof["proof"]), head.root)
+                  .ok());
+  EXPECT_EQ(JsonOf(client.Get("/v1/entries/lanzhou"))["entries"], Json::array());
+}
+
+// The samples of a /metrics page by "name{labels}". Fails the test on a line
+// that is neither a HELP or TYPE comment nor `name{labels} value`, and on a
+// sample whose family has no TYPE line before it.
+std::map<std::string, double> ParseMetrics(const std::string& text) {
+  static const std::regex kComment(R"(# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*)");
+  static const std::regex kSample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")"
+      R"((,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? (-?[0-9][0-9.e+-]*))");
+  std::map<std::string, double> samples;
+  std::map<std::string, std::string> types;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch match;
+    if (std::regex_match(line, match, kComment)) {
+      if (match[1] == "TYPE") types[match[2]] = line.substr(line.rfind(' ') + 1);
+      continue;
+    }
+    if (!std::regex_match(line, match, kSample)) {
+      ADD_FAILURE() << "not a sample: " << line;
+      continue;
+    }
+    std::string family = match[1];
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (!types.count(family) && family.ends_with(suffix)) {
+        family.resize(family.size() - std::string(suffix).size());
+      }
+    }
+    EXPECT_TRUE(types.count(family)) << "no TYPE for " << line;
+    std::string key = line.substr(0, line.rfind(' '));
+    EXPECT_FALSE(samples.count(key)) << "twice: " << key;
+    samples[key] = std::stod(match[4]);
+  }
+  return samples;
+}
+
+// /metrics is well-formed Prometheus text; appends move the appended
+// counter by exactly the entries written and add one batch each; every
+// answered request is counted by route and code and timed.
+TEST_F(HttpApiTest, MetricsAreWellFormedAndCountTheWork) {
+  Start();
+  Client client(api_->port());
+  Response first = client.Get("/metrics");
+  ASSERT_EQ(first.result(), http::status::ok);
+  EXPECT_EQ(first[http::field::content_type].substr(0, 26), "text/plain; version=0.0.4;");
+  std::map<std::string, double> before = ParseMetrics(first.body());
+  for (const char* family :
+       {"ledger_entries_appended_total", "ledger_entries_replicated_total",
+        "ledger_verify_failures_total", "ledger_log_size", "ledger_peer_lag_entries",
+        "ledger_batch_entries", "ledger_http_request_duration_seconds",
+        "ledger_http_requests_total"}) {
+    EXPECT_NE(first.body().find(std::string("# TYPE ") + family + " "), std::string::npos)
+        << family;
+    EXPECT_NE(first.body().find(std::string("# HELP ") + family + " "), std::string::npos)
+        << family;
+  }
+  EXPECT_EQ(before["ledger_entries_appended_total"], 0);
+  EXPECT_EQ(before["ledger_verify_failures_total{kind=\"chunk\"}"], 0);
+  EXPECT_EQ(before["ledger_log_size{origin=\"techmarket.cn/xining\"}"], 0);
+
+  ASSERT_EQ(Post(Lines("XN-", 0, 3)).result(), http::status::ok);
+  // One new line, one resubmitted: only the new one counts.
+  ASSERT_EQ(Post(Lines("XN-", 3, 1) + ContractJson("XN-0")).result(), http::status::ok);
+  EXPECT_EQ(client.Get("/v1/nothing").result(), http::status::not_found);
+  std::map<std::string, double> after = ParseMetrics(client.Get("/metrics").body());
+  EXPECT_EQ(after["ledger_entries_appended_total"], 4);
+  EXPECT_EQ(after["ledger_log_size{origin=\"techmarket.cn/xining\"}"], 4);
+  EXPECT_EQ(after["ledger_batch_entries_count"] - before["ledger_batch_entries_count"], 2);
+  EXPECT_EQ(after["ledger_batch_entries_sum"] - before["ledger_batch_entries_sum"], 4);
+  EXPECT_EQ(after["ledger_batch_entries_bucket{le=\"1\"}"], 1);  // the batch of one
+  EXPECT_EQ(after["ledger_batch_entries_bucket{le=\"4\"}"], 2);
+  EXPECT_EQ(after["ledger_batch_entries_bucket{le=\"+Inf\"}"], 2);
+  EXPECT_EQ(after["ledger_http_requests_total{route=\"append\",code=\"200\"}"], 2);
+  EXPECT_EQ(after["ledger_http_requests_total{route=\"unknown\",code=\"404\"}"], 1);
+  EXPECT_EQ(after["ledger_http_requests_total{route=\"metrics\",code=\"200\"}"], 1);
+  EXPECT_EQ(after["ledger_http_request_duration_seconds_count{route=\"append\"}"], 2);
+  EXPECT_EQ(after["ledger_http_request_duration_seconds_bucket{route=\"append\",le=\"+Inf\"}"], 2);
+  EXPECT_GT(after["ledger_http_request_duration_seconds_sum{route=\"append\"}"], 0);
+  // Buckets are cumulative.
+  double previous = 0;
+  for (const char* le : {"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+                         "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}) {
+    std::string key = std::string("ledger_http_request_duration_seconds_bucket{route=\"append\"") +
+                      ",le=\"" + le + "\"}";
+    ASSERT_TRUE(after.count(key)) << key;
+    EXPECT_GE(after[key], previous) << key;
+    previous = after[key];
+  }
+}
+
+// A replicated partner log shows in the replication counter and the size
+// gauge under its origin.
+TEST_F(HttpApiTest, MetricsCountReplicatedEntriesByOrigin) {
+  Start();
+  Partner partner(*log_, 5);
+  std::map<std::string, double> samples = ParseMetrics(Client(api_->port()).Get("/metrics").body());
+  EXPECT_EQ(samples["ledger_entries_replicated_total{origin=\"techmarket.cn/xian\"}"], 5);
+  EXPECT_EQ(samples["ledger_entries_replicated_total{origin=\"techmarket.cn/lanzhou\"}"], 0);
+  EXPECT_EQ(samples["ledger_log_size{origin=\"techmarket.cn/xian\"}"], 5);
+  EXPECT_EQ(samples["ledger_entries_appended_total"], 0);
+  EXPECT_EQ(samples["ledger_batch_entries_bucket{le=\"4\"}"], 0);
+  EXPECT_EQ(samples["ledger_batch_entries_bucket{le=\"16\"}"], 1);
+}
+
+// Every bad parameter, unknown market or path and wrong method of the read
+// routes is a 4xx with a JSON error naming what was wrong, on a connection
+// that keeps serving.
+TEST_F(HttpApiTest, BadReadRequestsAre4xxNamingTheParameter) {
+  Start();
+  ASSERT_EQ(Post(Lines("XN-", 0, 4)).result(), http::status::ok);
+  Client client(api_->port());
+  struct Case {
+    std::string target;
+    http::status status;
+    std::string error;  // a prefix of the message
+  };
+  const auto bad = http::status::bad_request;
+  const auto missing = http::status::not_found;
+  const Case cases[] = {
+      {"/v1/entries/xining?from=abc", bad, "from: want a decimal number"},
+      {"/v1/entries/xining?from=-1", bad, "from: "},
+      {"/v1/entries/xining?from=%2B1", bad, "from: "},
+      {"/v1/entries/xining?from=+1", bad, "from: "},
+      {"/v1/entries/xining?from=1.0", bad, "from: "},
+      {"/v1/entries/xining?from=0x1", bad, "from: "},
+      {"/v1/entries/xining?from=", bad, "from: "},
+      {"/v1/entries/xining?from=18446744073709551616", bad, "from: 18446744073709551616 is too"},
+      {"/v1/entries/xining?from=1&from=2", bad, "from: given more than once"},
+      {"/v1/entries/xining?limit=0", bad, "limit: want 1..1000"},
+      {"/v1/entries/xining?limit=1001", bad, "limit: want 1..1000"},
+      {"/v1/entries/xining?limit", bad, "limit: "},
+      {"/v1/entries/xining?colour=red", bad, "unknown parameter \"colour\""},
+      {"/v1/entries/xining?from=%zz", bad, "query: bad percent-encoding"},
+      {"/v1/entries/nowhere", missing, "market: "},
+      {"/v1/entries/", missing, "market: "},
+      {"/v1/entries/xining/more", missing, "market: "},
+      {"/v1/proof/inclusion/xining", bad, "index: required"},
+      {"/v1/proof/inclusion/xining?index=1&size=5", bad, "size: 5 is beyond the held size 4"},
+      {"/v1/proof/inclusion/xining?index=3&size=3", bad, "index: 3 is not below size 3"},
+      {"/v1/proof/inclusion/xining?index=1&size=-2", bad, "size: "},
+      {"/v1/proof/inclusion/xining?index=1&from=2", bad, "unknown parameter \"from\""},
+      {"/v1/proof/inclusion/nowhere?index=0", missing, "market: "},
+      {"/v1/proof/consistency/xining", bad, "from: required"},
+      {"/v1/proof/consistency/xining?from=0", bad, "from: "},
+      {"/v1/proof/consistency/xining?from=3&to=2", bad, "from: "},
+      {"/v1/proof/consistency/xining?from=1&to=9", bad, "to: 9 is beyond the held size 4"},
+      {"/v1/proof/consistency/xining?from=1&to=99999999999999999999", bad, "to: "},
+      {"/v1/checkpoint/nowhere", missing, "market: "},
+      {"/v1/checkpoint/", missing, "market: "},
+      {"/v1/checkpoint/xining?size=1", bad, "unknown parameter \"size\""},
+      {"/v1/checkpoint?x=1", bad, "unknown parameter \"x\""},
+      {"/metrics?format=json", bad, "unknown parameter \"format\""},
+      {"/v1/proof/nothing/xining", missing, "no such path"},
+  };
+  for (const Case& c : cases) {
+    Response response = client.Get(c.target);
+    EXPECT_EQ(response.result(), c.status) << c.target << ": " << response.body();
+    EXPECT_EQ(Error(response).rfind(c.error, 0), 0u) << c.target << ": " << response.body();
+  }
+  const std::pair<http::verb, std::string> wrong_methods[] = {
+      {http::verb::post, "/v1/checkpoint/xining"},
+      {http::verb::delete_, "/v1/entries/xining"},
+      {http::verb::post, "/v1/proof/inclusion/xining?index=0"},
+      {http::verb::put, "/metrics"}};
+  for (const auto& [verb, target] : wrong_methods) {
+    Response response = client.Send(verb, target);
+    EXPECT_EQ(response.result(), http::status::method_not_allowed) << target;
+    EXPECT_EQ(response[http::field::allow], "GET") << target;
+    EXPECT_EQ(Error(response), "method not allowed");
+  }
+  // The same connection still serves, and nothing was appended.
+  EXPECT_EQ(client.Get("/v1/status").result(), http::status::ok);
+  EXPECT_EQ(JsonOf(client.Get("/v1/entries/xining"))["entries"].size(), 4u);
+  EXPECT_EQ(log_->size(), 4u);
 }
 
 // node.json's "api" object is parsed strictly: the token is the token file's

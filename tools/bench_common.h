@@ -33,5 +33,8 @@ double AppendAll(Log* log, const std::vector<std::string>& entries, int callers)
 // With reuse_source, a source log of `count` entries left in dir by an
 // earlier run (--keep) is used again instead of being rebuilt.
 void BenchReplicate(const std::string& dir, uint64_t count, bool reuse_source);
+// ledger-audit's check of a `count`-entry log exported as tlog-tiles; with
+// reuse_source, the log and export an earlier run left in dir are reused.
+void BenchAudit(const std::string& dir, uint64_t count, bool reuse_source);
 
 }  // namespace ledger::bench

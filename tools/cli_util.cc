@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 namespace ledger::cli {
 
@@ -16,6 +18,31 @@ StatusOr<std::unique_ptr<Log>> OpenLog(const std::string& dir, bool read_only) {
   LogOptions options;
   options.read_only = read_only;
   return Log::Open(dir, options);
+}
+
+StatusOr<OriginHead> HeadOfMarket(const Log& log, const std::string& market) {
+  for (OriginHead& head : log.Heads()) {
+    if (market.empty() ? head.id == log.local_origin_id() : head.market == market) return head;
+  }
+  return Status::NotFound("market \"" + market + "\" is not held by this node");
+}
+
+StatusOr<std::string> ApiToken(const std::string& token_file) {
+  std::string token;
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, token)) {
+      return Status::NotFound("--token-file " + token_file + ": cannot read a token from it");
+    }
+  } else if (const char* env = std::getenv("LEDGER_TOKEN"); env != nullptr) {
+    token = env;
+  }
+  if (!token.empty() && token.back() == '\r') token.pop_back();
+  if (token.empty()) {
+    return Status::InvalidArgument(
+        "writing through --node needs the API token: --token-file FILE or LEDGER_TOKEN");
+  }
+  return token;
 }
 
 int64_t NowMs() {

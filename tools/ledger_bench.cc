@@ -193,6 +193,10 @@ int main(int argc, char** argv) {
   bool keep = false;
   replicate->add_flag("--keep", keep,
                       "keep the source log in --dir and reuse it when it has --entries entries");
+  uint64_t audit_entries = 1000000;
+  auto* audit = app.add_subcommand("audit", "ledger-audit of a log exported as tlog-tiles");
+  audit->add_option("--entries", audit_entries, "log size");
+  audit->add_flag("--keep", keep, "keep the log and its export in --dir and reuse them");
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) {
     ledger::bench::BenchBatched(dir + "/batched", entries, 1);
@@ -203,6 +207,10 @@ int main(int argc, char** argv) {
   if (query->parsed()) ledger::bench::BenchQuery(dir + "/query", query_entries, queries);
   if (replicate->parsed()) {
     ledger::bench::BenchReplicate(dir + "/replicate", replicate_entries, keep);
+    if (keep) return 0;
+  }
+  if (audit->parsed()) {
+    ledger::bench::BenchAudit(dir + "/audit", audit_entries, keep);
     if (keep) return 0;
   }
   std::filesystem::remove_all(dir);

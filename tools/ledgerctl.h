@@ -19,12 +19,20 @@ struct AppendFlags {
 int RunAppend(const std::string& dir, const AppendFlags& flags);
 int RunImport(const std::string& dir, const AppendFlags& flags);
 
-int RunLog(const std::string& dir, uint64_t from, std::optional<uint64_t> limit, bool json);
-int RunCheckpoint(const std::string& dir);
+// An empty market means the node's own.
+int RunLog(const std::string& dir, const std::string& market, uint64_t from,
+           std::optional<uint64_t> limit, bool json);
+// The latest checkpoint held followed by the witness cosignatures held for it.
+int RunCheckpoint(const std::string& dir, const std::string& market);
 int RunProofInclusion(const std::string& dir, uint64_t index, std::optional<uint64_t> size,
                       bool json);
-int RunProofConsistency(const std::string& dir, uint64_t from, uint64_t to, bool json);
+int RunProofConsistency(const std::string& dir, const std::string& market, uint64_t from,
+                        uint64_t to, bool json);
 int RunVerify(const std::string& dir);
+// ledgerctl_export.cc. An empty market means the node's own.
+int RunExport(const std::string& dir, const std::string& market, const std::string& to);
+int RunProofBundle(const std::string& dir, const std::string& market, uint64_t index,
+                   std::optional<uint64_t> size, const std::string& file);
 
 struct TotalsFlags {
   std::vector<std::string> markets;
@@ -39,5 +47,21 @@ int RunTotals(const std::string& dir, const TotalsFlags& flags);
 int RunViewsDigest(const std::string& dir);
 int RunViewsRebuild(const std::string& dir);
 int RunStatus(const std::string& dir, bool json);
+
+// The same commands through a running node's HTTP API (--node URL), with the
+// same output; writes need the API's bearer token.
+class NodeClient;
+int RunAppendNode(NodeClient& node, const std::string& token, const AppendFlags& flags);
+int RunImportNode(NodeClient& node, const std::string& token, const AppendFlags& flags);
+int RunLogNode(NodeClient& node, const std::string& market, uint64_t from,
+               std::optional<uint64_t> limit, bool json);
+int RunCheckpointNode(NodeClient& node, const std::string& market);
+int RunProofInclusionNode(NodeClient& node, const std::string& market, uint64_t index,
+                          std::optional<uint64_t> size, bool json);
+int RunProofConsistencyNode(NodeClient& node, const std::string& market, uint64_t from, uint64_t to,
+                            bool json);
+int RunTotalsNode(NodeClient& node, const TotalsFlags& flags);
+int RunViewsDigestNode(NodeClient& node);
+int RunStatusNode(NodeClient& node, bool json);
 
 }  // namespace ledger::cli

@@ -46,14 +46,18 @@ ledger::StatusOr<std::unique_ptr<boost::asio::ssl::context>> TlsContext(
 ledger::StatusOr<std::unique_ptr<net::HttpApi>> StartApi(boost::asio::io_context& io,
                                                          ledger::Log& log,
                                                          const net::ApiConfig& config,
-                                                         std::function<std::string()> status_json) {
+                                                         net::Node& node) {
   // LoadNodeConfig checked the address already.
   LEDGER_ASSIGN_OR_RETURN(net::Endpoint endpoint, net::ParseEndpoint(config.listen));
   net::HttpApi::Options options;
   options.host = endpoint.host;
   options.port = endpoint.port;
   options.token = config.token;
-  options.status_json = std::move(status_json);
+  // The node and the API share the io thread, so these read its state
+  // without locks.
+  options.status_json = [&node] { return node.StatusJson(); };
+  options.verify_failures = &node.verify_failures();
+  options.peer_lags = [&node] { return node.PeerLags(); };
   auto api = std::make_unique<net::HttpApi>(io, log, std::move(options));
   LEDGER_RETURN_IF_ERROR(api->Start());
   return api;
@@ -101,7 +105,7 @@ int Run(const std::string& config_path) {
   // partner connects.
   std::unique_ptr<net::HttpApi> api;
   if (config->api.enabled()) {
-    auto started = StartApi(io, **log, config->api, [&node] { return node.StatusJson(); });
+    auto started = StartApi(io, **log, config->api, node);
     if (!started.ok()) {
       spdlog::error("{}", started.status().ToString());
       return kExitError;
