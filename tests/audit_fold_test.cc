@@ -12,9 +12,9 @@
 #include <cstdio>
 #include <initializer_list>
 #include <map>
-#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>

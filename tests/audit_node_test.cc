@@ -93,6 +93,7 @@ TEST(AuditNodeTest, AuditsAFederationThroughANodeAndCatchesAlteredTotals) {
   EXPECT_FALSE(report["passed"].get<bool>());
   EXPECT_TRUE(report["logs"][0]["passed"].get<bool>()) << "the logs themselves are intact";
   std::string failure = report["first_failure"].get<std::string>();
+  std::printf("first failure: %s\n", failure.c_str());
   EXPECT_NE(failure.find("totals"), std::string::npos) << failure;
   EXPECT_NE(failure.find("xian"), std::string::npos) << failure;
   EXPECT_NE(failure.find("contract_amount"), std::string::npos) << failure;

@@ -195,6 +195,68 @@ struct FlowKeyHash {
                Mix(uint64_t{key.seller_region} << 32 | key.buyer_region));
   }
 };
+struct KeyHash {
+  size_t operator()(uint64_t key) const { return Mix(key); }
+};
+
+// The rows of one kind by key, values inline: open addressing in a
+// power-of-two table at most half full. A market has thousands of rows, not
+// millions, so the table stays in cache and a lookup is a hash and a probe
+// or two.
+template <typename Key, typename Hash>
+class RowMap {
+ public:
+  // The values of `key`'s row, all zero if it is new. The reference lives
+  // until the next call of operator[].
+  Values& operator[](const Key& key) {
+    if (2 * (size_ + 1) > slots_.size()) Grow();
+    Slot& slot = slots_[SlotOf(key)];
+    if (!slot.used) {
+      slot = {key, Values{}, true};
+      ++size_;
+    }
+    return slot.values;
+  }
+
+  // Every row, in key order.
+  std::vector<std::pair<Key, Values>> Sorted() const {
+    std::vector<std::pair<Key, Values>> rows;
+    rows.reserve(size_);
+    for (const Slot& slot : slots_) {
+      if (slot.used) rows.emplace_back(slot.key, slot.values);
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    return rows;
+  }
+
+ private:
+  static constexpr size_t kSlotsMin = 64;
+  struct Slot {
+    Key key{};
+    Values values{};
+    bool used = false;
+  };
+
+  // Where `key` is, or the empty slot where it would go.
+  size_t SlotOf(const Key& key) const {
+    const size_t mask = slots_.size() - 1;
+    size_t at = Hash()(key) & mask;
+    while (slots_[at].used && !(slots_[at].key == key)) at = (at + 1) & mask;
+    return at;
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max(kSlotsMin, 2 * old.size()), Slot());
+    for (const Slot& slot : old) {
+      if (slot.used) slots_[SlotOf(slot.key)] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
 
 // ---- Texts of messages and rows. ----
 
@@ -267,9 +329,9 @@ class Market {
 
   const std::string& market() const { return market_; }
   uint64_t entries() const { return entries_; }
-  const std::unordered_map<uint64_t, Values>& volume_rows() const { return volume_rows_; }
-  const std::unordered_map<FlowKey, Values, FlowKeyHash>& flow_rows() const { return flow_rows_; }
-  const std::unordered_map<uint64_t, Values>& deal_rows() const { return deal_rows_; }
+  const RowMap<uint64_t, KeyHash>& volume_rows() const { return volume_rows_; }
+  const RowMap<FlowKey, FlowKeyHash>& flow_rows() const { return flow_rows_; }
+  const RowMap<uint64_t, KeyHash>& deal_rows() const { return deal_rows_; }
 
  private:
   // `id_hash`: HashText of the entry's contract_id (contract events only).
@@ -309,9 +371,9 @@ class Market {
   IdMap<uint64_t> deal_ids_;         // -> index of the deal
   IdMap<uint64_t> matchmaking_ids_;  // -> index of the MatchmakingHeld
   // Rows may hold all zeros here; they are left out of the answers.
-  std::unordered_map<uint64_t, Values> volume_rows_;  // VolumeKey
-  std::unordered_map<FlowKey, Values, FlowKeyHash> flow_rows_;
-  std::unordered_map<uint64_t, Values> deal_rows_;  // DealKey
+  RowMap<uint64_t, KeyHash> volume_rows_;  // VolumeKey
+  RowMap<FlowKey, FlowKeyHash> flow_rows_;
+  RowMap<uint64_t, KeyHash> deal_rows_;  // DealKey
 };
 
 std::optional<std::string> Market::Add(uint64_t index, const fb::Entry& entry) {
@@ -550,7 +612,7 @@ std::optional<std::string> Market::Matchmaking(uint64_t index, const fb::Matchma
 std::optional<std::string> Market::PostContract(std::string_view event, const Contract& contract,
                                                 int32_t date, const Values& delta) {
   const int32_t month = MonthOf(date);
-  // References into an unordered_map survive later insertions.
+  // Two maps: the first reference survives the second lookup.
   Values& volume = volume_rows_[VolumeKey(month, contract.type, contract.field)];
   Values& flow = flow_rows_[FlowKey{static_cast<uint32_t>(month), contract.seller_region,
                                     contract.buyer_region}];
@@ -662,19 +724,11 @@ class DigestRows {
   std::map<std::string, std::string> rows_;
 };
 
-template <typename Map>
-std::vector<std::pair<typename Map::key_type, Values>> Sorted(const Map& rows) {
-  std::vector<std::pair<typename Map::key_type, Values>> sorted(rows.begin(), rows.end());
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  return sorted;
-}
-
 // Adds one market's rows to the three answers and the digest rows.
 Status AddMarket(const Market& market, Answer* volume, Answer* flows, Answer* deals,
                  DigestRows* digest) {
   const std::string& id = market.market();
-  for (const auto& [key, values] : Sorted(market.volume_rows())) {
+  for (const auto& [key, values] : market.volume_rows().Sorted()) {
     const uint32_t month = static_cast<uint32_t>(key >> 16);
     const auto type = static_cast<uint8_t>(key >> 8);
     const auto field = static_cast<uint8_t>(key);
@@ -687,7 +741,7 @@ Status AddMarket(const Market& market, Answer* volume, Answer* flows, Answer* de
     digest->Add('v', id, month, std::string{static_cast<char>(type), static_cast<char>(field)},
                 values, kContractColumnCount);
   }
-  for (const auto& [key, values] : Sorted(market.flow_rows())) {
+  for (const auto& [key, values] : market.flow_rows().Sorted()) {
     LEDGER_RETURN_IF_ERROR(flows->AddRow({{"market", id},
                                           {"month", MonthText(static_cast<int32_t>(key.month))},
                                           {"seller_region", RegionText(key.seller_region)},
@@ -698,7 +752,7 @@ Status AddMarket(const Market& market, Answer* volume, Answer* flows, Answer* de
     PutBigEndian32(&regions, key.buyer_region);
     digest->Add('f', id, key.month, regions, values, kContractColumnCount);
   }
-  for (const auto& [key, values] : Sorted(market.deal_rows())) {
+  for (const auto& [key, values] : market.deal_rows().Sorted()) {
     const uint32_t month = static_cast<uint32_t>(key >> 8);
     const auto mode = static_cast<uint8_t>(key);
     LEDGER_RETURN_IF_ERROR(

@@ -72,8 +72,8 @@ std::string TextReport(const AuditReport& report) {
       text += cosigned + "\n";
     }
     if (log.remembered_size > 0) {
-      text += "  history     extends the tree of size " + std::to_string(log.remembered_size) +
-              " audited before\n";
+      text += "  history     checked against the tree of size " +
+              std::to_string(log.remembered_size) + " audited before\n";
     }
     std::snprintf(line, sizeof line, "  entries     %llu checked in %.2f s (%.0f entries/s)\n",
                   (unsigned long long)log.entries_checked, log.seconds, Rate(log));

@@ -175,10 +175,8 @@ void AddProofCommands(CLI::App& app, Runner& run, Flags& f) {
   inclusion->callback([&] {
     run.Run(
         [&](const std::string& dir) {
-          return f.bundle.empty() && f.market.empty()
-                     ? RunProofInclusion(dir, f.index, f.size, f.json)
-                     : RunProofBundle(dir, f.market, f.index, f.size,
-                                      f.bundle.empty() ? "-" : f.bundle);
+          return f.bundle.empty() ? RunProofInclusion(dir, f.market, f.index, f.size, f.json)
+                                  : RunProofBundle(dir, f.market, f.index, f.size, f.bundle);
         },
         [&](NodeClient& node) {
           if (!f.bundle.empty()) {

@@ -24,8 +24,8 @@ int RunLog(const std::string& dir, const std::string& market, uint64_t from,
            std::optional<uint64_t> limit, bool json);
 // The latest checkpoint held followed by the witness cosignatures held for it.
 int RunCheckpoint(const std::string& dir, const std::string& market);
-int RunProofInclusion(const std::string& dir, uint64_t index, std::optional<uint64_t> size,
-                      bool json);
+int RunProofInclusion(const std::string& dir, const std::string& market, uint64_t index,
+                      std::optional<uint64_t> size, bool json);
 int RunProofConsistency(const std::string& dir, const std::string& market, uint64_t from,
                         uint64_t to, bool json);
 int RunVerify(const std::string& dir);

@@ -9,22 +9,10 @@
 #include "tools/ledgerctl.h"
 
 namespace ledger::cli {
-namespace {
-
-// The head of `market`'s log on this node; the node's own market when empty.
-StatusOr<OriginHead> HeadOf(const Log& log, const std::string& market) {
-  for (OriginHead& head : log.Heads()) {
-    if (market.empty() ? head.id == log.local_origin_id() : head.market == market) return head;
-  }
-  return Status::NotFound("market \"" + market + "\" is not held by this node");
-}
-
-}  // namespace
-
 int RunExport(const std::string& dir, const std::string& market, const std::string& to) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOf(**log, market);
+  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
   if (!head.ok()) return Fail(head.status());
   StatusOr<ExportReport> report =
       ExportTiles(**log, head->id, to, [](uint64_t done, uint64_t total) {
@@ -43,7 +31,7 @@ int RunProofBundle(const std::string& dir, const std::string& market, uint64_t i
                    std::optional<uint64_t> size, const std::string& file) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOf(**log, market);
+  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
   if (!head.ok()) return Fail(head.status());
   StatusOr<TlogProof> proof = MakeTlogProof(**log, head->id, index, size.value_or(head->size));
   if (!proof.ok()) return Fail(proof.status());

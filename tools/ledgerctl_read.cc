@@ -150,21 +150,23 @@ int RunCheckpoint(const std::string& dir, const std::string& market) {
   return kExitOk;
 }
 
-int RunProofInclusion(const std::string& dir, uint64_t index, std::optional<uint64_t> size,
-                      bool json) {
+int RunProofInclusion(const std::string& dir, const std::string& market, uint64_t index,
+                      std::optional<uint64_t> size, bool json) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
+  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  if (!head.ok()) return Fail(head.status());
   InclusionProof out;
-  out.origin = (*log)->origin();
+  out.origin = head->origin;
   out.index = index;
-  out.size = size.value_or((*log)->size());
-  StatusOr<std::vector<Hash>> proof = (*log)->InclusionProof(index, out.size);
+  out.size = size.value_or(head->size);
+  StatusOr<std::vector<Hash>> proof = (*log)->InclusionProofOf(head->id, index, out.size);
   if (!proof.ok()) return Fail(proof.status());
   out.hashes = *std::move(proof);
-  StatusOr<Hash> leaf = (*log)->LeafHashAt(index);
-  if (!leaf.ok()) return Fail(leaf.status());
-  out.leaf = *leaf;
-  StatusOr<Hash> root = (*log)->RootAt(out.size);
+  StatusOr<std::vector<std::string>> entry = (*log)->ReadEntries(head->id, index, index + 1);
+  if (!entry.ok()) return Fail(entry.status());
+  out.leaf = LeafHash((*entry)[0]);
+  StatusOr<Hash> root = (*log)->RootOf(head->id, out.size);
   if (!root.ok()) return Fail(root.status());
   out.root = *root;
   PrintInclusion(out, json);
