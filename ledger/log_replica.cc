@@ -171,6 +171,27 @@ std::vector<OriginHead> Log::Heads() const {
   return heads;
 }
 
+StatusOr<OriginHead> Log::HeadOfMarket(std::string_view market) const {
+  OriginHead head;
+  {
+    std::shared_lock<std::shared_mutex> lock(origins_mutex_);
+    for (const auto& [id, state] : origins_) {
+      if (market.empty() ? id != local_origin_id_ : state.record.market != market) continue;
+      head.id = id;
+      head.market = state.record.market;
+      head.origin = state.record.origin;
+      head.size = id == local_origin_id_ ? size() : state.size;
+      head.equivocation = state.equivocation;
+    }
+  }
+  if (head.id == 0) {
+    return Status::NotFound("market \"" + std::string(market) + "\" is not held by this node");
+  }
+  StatusOr<std::string> note = store_->Get(Column::kCheckpoints, CheckpointKey(head.id, head.size));
+  if (note.ok()) head.checkpoint = *std::move(note);
+  return head;
+}
+
 StatusOr<OriginRecord> Log::OriginNamed(std::string_view origin) const {
   std::shared_lock<std::shared_mutex> lock(origins_mutex_);
   auto id = origin_ids_.find(origin);

@@ -67,14 +67,15 @@ StatusOr<uint64_t> RequiredCount(const Params& params, std::string_view name) {
 // not hold; with `require_checkpoint`, also for a log not fetched yet.
 StatusOr<ledger::OriginHead> HeadOf(const ledger::Log& log, std::string_view market,
                                     bool require_checkpoint) {
-  for (ledger::OriginHead& head : log.Heads()) {
-    if (head.market != market) continue;
-    if (require_checkpoint && head.size == 0 && head.checkpoint.empty()) {
-      return Status::NotFound("market: the log of " + head.market + " is not held yet");
-    }
-    return std::move(head);
+  if (market.empty()) return Status::NotFound("market: empty market id");
+  StatusOr<ledger::OriginHead> head = log.HeadOfMarket(market);
+  if (!head.ok()) {
+    return Status::NotFound("market: this node holds no market \"" + std::string(market) + "\"");
   }
-  return Status::NotFound("market: this node holds no market \"" + std::string(market) + "\"");
+  if (require_checkpoint && head->size == 0 && head->checkpoint.empty()) {
+    return Status::NotFound("market: the log of " + head->market + " is not held yet");
+  }
+  return head;
 }
 
 Json Base64List(const std::vector<ledger::Hash>& hashes) {

@@ -11,12 +11,9 @@ namespace net {
 namespace http = boost::beast::http;
 
 HttpApi::Response HttpApi::HandleTiles(std::string_view market, std::string_view path) const {
-  const ledger::OriginHead* found = nullptr;
-  std::vector<ledger::OriginHead> heads = log_.Heads();
-  for (const ledger::OriginHead& head : heads) {
-    if (head.market == market) found = &head;
-  }
-  if (found == nullptr || found->checkpoint.empty()) {
+  ledger::StatusOr<ledger::OriginHead> found =
+      market.empty() ? ledger::Status::NotFound("") : log_.HeadOfMarket(market);
+  if (!found.ok() || found->checkpoint.empty()) {
     return Error(http::status::not_found, "market \"" + std::string(market) + "\" is not held");
   }
   std::string body;

@@ -91,21 +91,29 @@ std::string Concat(const std::vector<Hash>& hashes, size_t begin, size_t end) {
   return bytes;
 }
 
+// Every hash tile of the tree over `leaves`: its spec path and the bytes it
+// must hold.
+std::vector<std::pair<std::string, std::string>> SpecHashTiles(const std::vector<Hash>& leaves) {
+  std::vector<std::pair<std::string, std::string>> tiles;
+  std::vector<std::vector<Hash>> levels = Levels(leaves);
+  for (size_t tile_level = 0; 8 * tile_level < levels.size(); ++tile_level) {
+    const std::vector<Hash>& row = levels[8 * tile_level];
+    for (size_t n = 0; n * 256 < row.size(); ++n) {
+      size_t width = std::min<size_t>(256, row.size() - n * 256);
+      tiles.emplace_back(SpecTile(std::to_string(tile_level), n, width),
+                         Concat(row, n * 256, n * 256 + width));
+    }
+  }
+  return tiles;
+}
+
 // Writes `entries` as a tree: entry bundles and the hash tiles of every
 // tile level, plus `checkpoint`.
 void SpecWriteTree(const std::string& dir, const std::vector<std::string>& entries,
                    const std::string& checkpoint) {
   std::vector<Hash> leaves;
   for (const std::string& entry : entries) leaves.push_back(LeafHash(entry));
-  std::vector<std::vector<Hash>> levels = Levels(leaves);
-  for (size_t tile_level = 0; 8 * tile_level < levels.size(); ++tile_level) {
-    const std::vector<Hash>& row = levels[8 * tile_level];
-    for (size_t n = 0; n * 256 < row.size(); ++n) {
-      size_t width = std::min<size_t>(256, row.size() - n * 256);
-      WriteFile(dir + "/" + SpecTile(std::to_string(tile_level), n, width),
-                Concat(row, n * 256, n * 256 + width));
-    }
-  }
+  for (const auto& [path, bytes] : SpecHashTiles(leaves)) WriteFile(dir + "/" + path, bytes);
   for (size_t n = 0; n * 256 < entries.size(); ++n) {
     size_t width = std::min<size_t>(256, entries.size() - n * 256);
     std::string bundle;
@@ -143,15 +151,8 @@ std::vector<std::string> SpecReadTree(const std::string& dir) {
   }
   std::vector<Hash> leaves;
   for (const std::string& entry : entries) leaves.push_back(LeafHash(entry));
-  std::vector<std::vector<Hash>> levels = Levels(leaves);
-  for (size_t tile_level = 0; 8 * tile_level < levels.size(); ++tile_level) {
-    const std::vector<Hash>& row = levels[8 * tile_level];
-    for (size_t n = 0; n * 256 < row.size(); ++n) {
-      size_t width = std::min<size_t>(256, row.size() - n * 256);
-      EXPECT_EQ(ReadFile(dir + "/" + SpecTile(std::to_string(tile_level), n, width)),
-                Concat(row, n * 256, n * 256 + width))
-          << "tile level " << tile_level << " index " << n;
-    }
+  for (const auto& [path, bytes] : SpecHashTiles(leaves)) {
+    EXPECT_EQ(ReadFile(dir + "/" + path), bytes) << path;
   }
   StatusOr<std::string> root = Base64Decode(root_line);
   EXPECT_TRUE(root.ok() && root->size() == 32);

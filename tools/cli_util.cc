@@ -20,13 +20,6 @@ StatusOr<std::unique_ptr<Log>> OpenLog(const std::string& dir, bool read_only) {
   return Log::Open(dir, options);
 }
 
-StatusOr<OriginHead> HeadOfMarket(const Log& log, const std::string& market) {
-  for (OriginHead& head : log.Heads()) {
-    if (market.empty() ? head.id == log.local_origin_id() : head.market == market) return head;
-  }
-  return Status::NotFound("market \"" + market + "\" is not held by this node");
-}
-
 StatusOr<std::string> ApiToken(const std::string& token_file) {
   std::string token;
   if (!token_file.empty()) {

@@ -23,10 +23,6 @@ int Fail(const Status& status);
 // run beside a writer.
 StatusOr<std::unique_ptr<Log>> OpenLog(const std::string& dir, bool read_only);
 
-// Where `market`'s log stands in `log`; the node's own market when empty.
-// NotFound names a market the node does not hold.
-StatusOr<OriginHead> HeadOfMarket(const Log& log, const std::string& market);
-
 // The bearer token for writes through --node: the first line of
 // `token_file` when given, else the environment variable LEDGER_TOKEN.
 StatusOr<std::string> ApiToken(const std::string& token_file);

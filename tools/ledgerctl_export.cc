@@ -12,7 +12,7 @@ namespace ledger::cli {
 int RunExport(const std::string& dir, const std::string& market, const std::string& to) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  StatusOr<OriginHead> head = (*log)->HeadOfMarket(market);
   if (!head.ok()) return Fail(head.status());
   StatusOr<ExportReport> report =
       ExportTiles(**log, head->id, to, [](uint64_t done, uint64_t total) {
@@ -31,7 +31,7 @@ int RunProofBundle(const std::string& dir, const std::string& market, uint64_t i
                    std::optional<uint64_t> size, const std::string& file) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  StatusOr<OriginHead> head = (*log)->HeadOfMarket(market);
   if (!head.ok()) return Fail(head.status());
   StatusOr<TlogProof> proof = MakeTlogProof(**log, head->id, index, size.value_or(head->size));
   if (!proof.ok()) return Fail(proof.status());

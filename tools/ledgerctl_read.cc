@@ -121,7 +121,7 @@ int RunLog(const std::string& dir, const std::string& market, uint64_t from,
            std::optional<uint64_t> limit, bool json) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  StatusOr<OriginHead> head = (*log)->HeadOfMarket(market);
   if (!head.ok()) return Fail(head.status());
   uint64_t end = LogEnd(head->size, from, limit);
   for (uint64_t index = from; index < end;) {
@@ -139,7 +139,7 @@ int RunLog(const std::string& dir, const std::string& market, uint64_t from,
 int RunCheckpoint(const std::string& dir, const std::string& market) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  StatusOr<OriginHead> head = (*log)->HeadOfMarket(market);
   if (!head.ok()) return Fail(head.status());
   if (head->checkpoint.empty()) {
     return Fail(Status::NotFound("the log of " + head->market + " is not held yet"));
@@ -154,7 +154,7 @@ int RunProofInclusion(const std::string& dir, const std::string& market, uint64_
                       std::optional<uint64_t> size, bool json) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  StatusOr<OriginHead> head = (*log)->HeadOfMarket(market);
   if (!head.ok()) return Fail(head.status());
   InclusionProof out;
   out.origin = head->origin;
@@ -177,7 +177,7 @@ int RunProofConsistency(const std::string& dir, const std::string& market, uint6
                         uint64_t to, bool json) {
   StatusOr<std::unique_ptr<Log>> log = OpenLog(dir, /*read_only=*/true);
   if (!log.ok()) return Fail(log.status());
-  StatusOr<OriginHead> head = HeadOfMarket(**log, market);
+  StatusOr<OriginHead> head = (*log)->HeadOfMarket(market);
   if (!head.ok()) return Fail(head.status());
   ConsistencyProof out;
   out.origin = head->origin;
