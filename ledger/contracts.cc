@@ -144,6 +144,7 @@ StatusOr<Effect> StateOverlay::Register(const fb::Entry& entry, uint64_t index) 
   state.tech_fen = event->tech_amount_fen();
   state.registered_index = index;
   effect.date = event->signed_on();
+  effect.matchmaking_id = View(event->matchmaking_id());
   effect.value = state.Encode();
   return effect;
 }
@@ -220,6 +221,7 @@ StatusOr<Effect> StateOverlay::Check(const fb::Entry& entry, uint64_t index) con
         effect->date = deal->signed_on();
         effect->amount_fen = deal->amount_fen();
         effect->mode = static_cast<uint8_t>(deal->mode());
+        effect->matchmaking_id = View(deal->matchmaking_id());
       }
       break;
     }

@@ -68,6 +68,9 @@ struct Effect {
   int32_t date = 0;
   int64_t amount_fen = 0;  // a payment's or a deal's amount
   uint8_t mode = 0;        // fb::DealMode of a deal
+  // The matchmaking round (对接会) a registration or a deal came from; empty
+  // when none. Points into the entry, which outlives the effect's use.
+  std::string_view matchmaking_id;
 };
 
 // Reads state through the rows not yet committed in the current batch.

@@ -184,6 +184,20 @@ class Log {
   // the stored views were damaged). REQUIRES: !read_only, no Append running.
   StatusOr<RebuildReport> RebuildViews();
 
+  // Writes a copy of the whole database, consistent as of one moment during
+  // the call, into the new directory `dir` as a data directory of its own:
+  // dir/db, which Open(dir, read_only) opens and Verify checks like the
+  // original. Every change is one WriteBatch, so the copy's log, hashes,
+  // checkpoints and views always agree; it holds at least every entry
+  // durable when the call began. The signing key is not copied: it is a
+  // secret kept apart from the data, and a restored node needs its key.pem
+  // put back beside db/. AlreadyExists when `dir` exists, NotFound when its
+  // parent does not; on any failure nothing is left at `dir`. Safe while
+  // appends and replication run. A read_only log can be backed up too, but
+  // only while no other process writes the database: that writer may delete
+  // files the read-only view still lists.
+  Status Backup(const std::string& dir) const;
+
   // --- Replication (log_replica.cc) ---
 
   // Adds the markets of the trust registry that are new and updates the keys

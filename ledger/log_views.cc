@@ -114,7 +114,7 @@ StatusOr<Log::RebuildReport> Log::RebuildViews() {
 
   rocksdb::WriteBatch batch;
   auto* column = store_->handle(Column::kViews);
-  // Every page key starts with 'd', 'f' or 'v'.
+  // Every page key starts with 'd', 'f', 'r' or 'v'.
   batch.DeleteRange(column, std::string(1, '\0'), std::string(1, '\x7f')).PermitUncheckedError();
   ViewPageMap rebuilt = PagesOf(views.Rows());
   PutViewPages(rebuilt, &batch, column);

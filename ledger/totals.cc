@@ -12,7 +12,7 @@ namespace ledger {
 namespace {
 
 constexpr std::string_view kDimensionNames[] = {"market",        "month",        "type", "field",
-                                                "seller_region", "buyer_region", "mode"};
+                                                "seller_region", "buyer_region", "mode", "round"};
 
 std::string MonthText(int32_t month) {
   char text[16];
@@ -63,6 +63,13 @@ void GroupKey(const ViewKey& key, const std::vector<Dimension>& by, std::string*
         order->push_back(static_cast<char>(key.mode));
         text->push_back(fb::EnumNameDealMode(static_cast<fb::DealMode>(key.mode)));
         break;
+      case Dimension::kRound:
+        // Round ids are printable ASCII: the terminator sorts them like
+        // market ids.
+        *order += key.round;
+        order->push_back('\0');
+        text->push_back(key.round);
+        break;
     }
   }
 }
@@ -71,14 +78,25 @@ StatusOr<ViewKind> KindFor(const TotalsQuery& query) {
   bool region = false;
   bool type_or_field = false;
   bool mode = false;
+  bool round = false;
   for (Dimension dimension : query.by) {
     region |= dimension == Dimension::kSellerRegion || dimension == Dimension::kBuyerRegion;
     type_or_field |= dimension == Dimension::kType || dimension == Dimension::kField;
     mode |= dimension == Dimension::kMode;
+    round |= dimension == Dimension::kRound;
+  }
+  if (round) {
+    if (region || type_or_field || mode) {
+      return Status::InvalidArgument(
+          "--by: rounds are grouped by market, month and round only (round rows keep no type, "
+          "field, region or mode)");
+    }
+    return ViewKind::kRound;
   }
   if (query.deals) {
     if (region || type_or_field) {
-      return Status::InvalidArgument("--by: deals are grouped by market, month and mode only");
+      return Status::InvalidArgument(
+          "--by: deals are grouped by market, month, mode or round only");
     }
     return ViewKind::kDeal;
   }
@@ -94,11 +112,12 @@ StatusOr<ViewKind> KindFor(const TotalsQuery& query) {
 const char* const kContractColumns[] = {"contracts", "contract_amount", "tech_amount", "payments",
                                         "terminated"};
 const char* const kDealColumns[] = {"deals", "amount"};
-// Which values are money, by column.
+// Which values are money, by column; round rows have the first two columns
+// of contracts or deals.
 constexpr bool kContractMoney[] = {false, true, true, true, false};
 constexpr bool kDealMoney[] = {false, true};
 
-size_t ColumnCount(const TotalsResult& result) { return result.deals ? 2 : 5; }
+size_t ColumnCount(const TotalsResult& result) { return result.deals || result.rounds ? 2 : 5; }
 const char* ColumnName(const TotalsResult& result, size_t i) {
   return result.deals ? kDealColumns[i] : kContractColumns[i];
 }
@@ -114,7 +133,7 @@ StatusOr<Dimension> ParseDimension(std::string_view name) {
   }
   return Status::InvalidArgument("--by: unknown dimension \"" + std::string(name) +
                                  "\" (want market, month, type, field, seller_region, "
-                                 "buyer_region or mode)");
+                                 "buyer_region, mode or round)");
 }
 
 std::string_view DimensionName(Dimension dimension) {
@@ -159,6 +178,8 @@ StatusOr<TotalsResult> QueryTotals(const ViewPageMap& pages, const std::vector<s
   TotalsResult result;
   result.by = query.by;
   result.deals = query.deals;
+  result.rounds = kind == ViewKind::kRound;
+  const char round_source = query.deals ? kRoundDeals : kRoundContracts;
   std::map<std::string, TotalsRow> groups;
   for (const std::string& market : markets) {
     std::string prefix = ViewKeyPrefix(kind, market, 0).substr(0, 2 + market.size());
@@ -172,6 +193,7 @@ StatusOr<TotalsResult> QueryTotals(const ViewPageMap& pages, const std::vector<s
       for (const auto& [suffix, values] : *it->second) {
         row_key = it->first + suffix;
         LEDGER_ASSIGN_OR_RETURN(ViewKey key, ViewKey::Decode(row_key));
+        if (result.rounds && key.source != round_source) continue;
         std::string order;
         std::vector<std::string> text;
         GroupKey(key, query.by, &order, &text);

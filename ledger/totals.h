@@ -6,7 +6,9 @@
 // or field, and from flow rows when grouped by seller or buyer region; the
 // two hold the same deltas under different keys, so they agree on every
 // (market, month) total. Deal totals (--deals) come from deal rows, grouped
-// by market, month or mode.
+// by market, month or mode. Grouping by round (the matchmaking id) reads the
+// round rows: what each 对接会 produced as registered, contracts or (with
+// --deals) deals, by market, month and round.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -22,9 +24,19 @@
 
 namespace ledger {
 
-enum class Dimension { kMarket, kMonth, kType, kField, kSellerRegion, kBuyerRegion, kMode };
+enum class Dimension {
+  kMarket,
+  kMonth,
+  kType,
+  kField,
+  kSellerRegion,
+  kBuyerRegion,
+  kMode,
+  kRound,
+};
 
-// "market", "month", "type", "field", "seller_region", "buyer_region", "mode".
+// "market", "month", "type", "field", "seller_region", "buyer_region", "mode",
+// "round".
 StatusOr<Dimension> ParseDimension(std::string_view name);
 std::string_view DimensionName(Dimension dimension);
 
@@ -47,6 +59,7 @@ struct TotalsRow {
 struct TotalsResult {
   std::vector<Dimension> by;
   bool deals = false;
+  bool rounds = false;          // read from round rows: a count and an amount
   std::vector<TotalsRow> rows;  // ordered by key (markets by id, months in time)
   ViewValues total;
   Hash digest{};  // of the views the answer was read from (set by Log::Totals)
@@ -75,7 +88,8 @@ std::string TotalsTable(const TotalsResult& result, Unit unit);
 
 // {"rows":[{<by keys>, "contracts", "contract_amount", "tech_amount",
 // "payments", "terminated"}], "total":{...}, "digest":hex}; for deals the
-// values are "deals" and "amount". Money is decimal yuan text. One line.
+// values are "deals" and "amount", for contracts by round "contracts" and
+// "contract_amount". Money is decimal yuan text. One line.
 std::string TotalsJson(const TotalsResult& result);
 
 }  // namespace ledger

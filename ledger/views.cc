@@ -20,10 +20,11 @@ const char* const kFieldNames[ViewValues::kVolumeFields] = {
     "contracts", "contract_amount", "tech_amount", "payments", "terminated"};
 
 size_t FieldCount(ViewKind kind) {
-  return kind == ViewKind::kDeal ? ViewValues::kDealFields : ViewValues::kVolumeFields;
+  return kind == ViewKind::kDeal || kind == ViewKind::kRound ? ViewValues::kDealFields
+                                                             : ViewValues::kVolumeFields;
 }
 
-bool ValidKind(char c) { return c == 'v' || c == 'f' || c == 'd'; }
+bool ValidKind(char c) { return c == 'v' || c == 'f' || c == 'd' || c == 'r'; }
 
 ViewValues Delta(std::initializer_list<int64_t> values) {
   ViewValues delta;
@@ -94,6 +95,11 @@ std::string ViewKey::Encode() const {
     case ViewKind::kDeal:
       key.push_back(static_cast<char>(mode));
       break;
+    case ViewKind::kRound:
+      key.push_back(static_cast<char>(round.size()));
+      key += round;
+      key.push_back(source);
+      break;
   }
   return key;
 }
@@ -105,6 +111,13 @@ StatusOr<ViewKey> ViewKey::Decode(std::string_view bytes) {
   key.kind = static_cast<ViewKind>(bytes[0]);
   size_t market_size = static_cast<uint8_t>(bytes[1]);
   size_t tail = key.kind == ViewKind::kVolume ? 2 : key.kind == ViewKind::kFlow ? 8 : 1;
+  if (key.kind == ViewKind::kRound) {
+    // k round source: the round's length byte follows the month.
+    if (bytes.size() < 2 + market_size + 4 + 1) return bad();
+    size_t round_size = static_cast<uint8_t>(bytes[2 + market_size + 4]);
+    if (round_size == 0) return bad();
+    tail = 1 + round_size + 1;
+  }
   if (bytes.size() != 2 + market_size + 4 + tail) return bad();
   key.market = std::string(bytes.substr(2, market_size));
   std::string_view rest = bytes.substr(2 + market_size);
@@ -122,6 +135,11 @@ StatusOr<ViewKey> ViewKey::Decode(std::string_view bytes) {
     case ViewKind::kDeal:
       key.mode = static_cast<uint8_t>(rest[0]);
       break;
+    case ViewKind::kRound:
+      key.round = std::string(rest.substr(1, rest.size() - 2));
+      key.source = rest.back();
+      if (key.source != kRoundContracts && key.source != kRoundDeals) return bad();
+      break;
   }
   return key;
 }
@@ -132,7 +150,8 @@ size_t SuffixBytes(ViewKind kind) {
   return kind == ViewKind::kVolume ? 2 : kind == ViewKind::kFlow ? 8 : 1;
 }
 
-// The page a row key belongs to: the key without its last part.
+// The page a row key belongs to: the key without its last part (a round
+// row's last part is its source byte).
 std::string_view PageOf(std::string_view key) {
   return key.substr(0, key.size() - SuffixBytes(static_cast<ViewKind>(key[0])));
 }
@@ -272,15 +291,35 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
     default:
       return Status::Ok();  // no view counts it
   }
+  // Checked before any row changes, so the entry is all or nothing.
+  ViewValues* round_row = nullptr;
+  ViewValues new_round;
+  if (!effect.matchmaking_id.empty()) {
+    const bool deal = !contract_event;
+    SetViewKeyPrefix(&key_a_, ViewKind::kRound, market, month);
+    key_a_.push_back(static_cast<char>(effect.matchmaking_id.size()));
+    key_a_ += effect.matchmaking_id;
+    key_a_.push_back(deal ? kRoundDeals : kRoundContracts);
+    round_row = Row(key_a_);
+    new_round = *round_row;
+    if (!new_round.Add(Delta({1, deal ? effect.amount_fen : after.contract_fen}))) {
+      return Status::OutOfRange("views: round totals of " + std::string(effect.matchmaking_id) +
+                                " in " + std::string(market) + " overflow");
+    }
+  }
 
   if (!contract_event) {
     // The key as ViewKey::Encode makes it, built in place (this runs for
     // every entry).
     SetViewKeyPrefix(&key_a_, ViewKind::kDeal, market, month);
     key_a_.push_back(static_cast<char>(effect.mode));
-    if (!Row(key_a_)->Add(Delta({1, effect.amount_fen}))) {
+    ViewValues* deal_row = Row(key_a_);
+    ViewValues new_deal = *deal_row;
+    if (!new_deal.Add(Delta({1, effect.amount_fen}))) {
       return Status::OutOfRange("views: deal totals of " + std::string(market) + " overflow");
     }
+    *deal_row = new_deal;
+    if (round_row != nullptr) *round_row = new_round;
     return Status::Ok();
   }
   SetViewKeyPrefix(&key_a_, ViewKind::kVolume, market, month);
@@ -305,6 +344,7 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
   }
   *volume_row = new_volume;
   *flow_row = new_flow;
+  if (round_row != nullptr) *round_row = new_round;
   return Status::Ok();
 }
 

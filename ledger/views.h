@@ -12,6 +12,11 @@
 //                 its termination on; its payments stay)
 //   payment       month(paid_on): payments +amount
 //   deal          deal row of month(signed_on): deals +1, amount +amount
+//   registration or deal with a matchmaking_id
+//                 round row of month(signed_on): count +1, amount +contract
+//                 (or deal) amount. Round rows keep what a matchmaking round
+//                 (对接会) produced as registered; later amendments and
+//                 terminations show in the volume rows, not here.
 // A month can therefore hold negative counts: a termination in March of a
 // contract signed in January shows in March. Totals over any range that
 // covers both are exact.
@@ -22,14 +27,19 @@
 //   'v' m market month(4) type(1) field(1)               -> volume value
 //   'f' m market month(4) seller_region(4) buyer_region(4) -> volume value
 //   'd' m market month(4) mode(1)                         -> deal value
+//   'r' m market month(4) k round source(1)              -> round value
 //   volume value: contracts contract_fen tech_fen paid_fen terminated (5x8)
 //   deal value:   deals amount_fen (2x8)
+//   round value:  count amount_fen (2x8)
+// round is the matchmaking id (k its length in one byte) and source 'c' for
+// contract registrations or 'd' for transfer deals.
 // month is YYYYMM (202109). A row whose values are all zero does not exist.
 //
 // Storage: the `views` column family holds one page per kind, market and
 // month: the row key without its last part (type and field, the region
 // pair, or the mode) maps to the concatenation, in key order, of
-// last part + value for each row of the page. A batch rewrites each page it
+// last part + value for each row of the page (a round's page key holds the
+// round id, so its last part is the source byte). A batch rewrites each page it
 // touched once, so a batch of a few hundred entries writes a few dozen
 // pages instead of hundreds of rows (RocksDB memtable inserts are the cost
 // of an append).
@@ -65,10 +75,14 @@ namespace ledger {
 
 class Store;
 
-enum class ViewKind : char { kVolume = 'v', kFlow = 'f', kDeal = 'd' };
+enum class ViewKind : char { kVolume = 'v', kFlow = 'f', kDeal = 'd', kRound = 'r' };
 
-// Values of one row. Volume and flow rows use all five, deal rows the first
-// two (deals, amount_fen).
+// The source byte of a round row.
+inline constexpr char kRoundContracts = 'c';
+inline constexpr char kRoundDeals = 'd';
+
+// Values of one row. Volume and flow rows use all five, deal and round rows
+// the first two (count, amount_fen).
 struct ViewValues {
   static constexpr size_t kVolumeFields = 5;
   static constexpr size_t kDealFields = 2;
@@ -86,12 +100,14 @@ struct ViewValues {
 struct ViewKey {
   ViewKind kind = ViewKind::kVolume;
   std::string market;
-  int32_t month = 0;           // YYYYMM
-  uint8_t type = 0;            // volume: fb::ContractType
-  uint8_t field = 0;           // volume: fb::TechField
-  uint32_t seller_region = 0;  // flow
-  uint32_t buyer_region = 0;   // flow
-  uint8_t mode = 0;            // deal: fb::DealMode
+  int32_t month = 0;              // YYYYMM
+  uint8_t type = 0;               // volume: fb::ContractType
+  uint8_t field = 0;              // volume: fb::TechField
+  uint32_t seller_region = 0;     // flow
+  uint32_t buyer_region = 0;      // flow
+  uint8_t mode = 0;               // deal: fb::DealMode
+  std::string round = {};         // round: the matchmaking id
+  char source = kRoundContracts;  // round: kRoundContracts or kRoundDeals
 
   std::string Encode() const;
   static StatusOr<ViewKey> Decode(std::string_view bytes);

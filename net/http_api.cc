@@ -52,11 +52,9 @@ Response NotAllowed(const char* allow) {
 // such an id, so those are unknown markets).
 Route RouteOf(std::string_view path, std::optional<std::string_view>* market) {
   static constexpr std::pair<std::string_view, Route> kPaths[] = {
-      {"/v1/entries", Route::kAppend},
-      {"/v1/status", Route::kStatus},
-      {"/v1/checkpoint", Route::kCheckpoint},
-      {"/v1/totals", Route::kTotals},
-      {"/metrics", Route::kMetrics}};
+      {"/v1/entries", Route::kAppend},        {"/v1/status", Route::kStatus},
+      {"/v1/checkpoint", Route::kCheckpoint}, {"/v1/totals", Route::kTotals},
+      {"/v1/backup", Route::kBackup},         {"/metrics", Route::kMetrics}};
   static constexpr std::pair<std::string_view, Route> kMarketPaths[] = {
       {"/v1/checkpoint/", Route::kCheckpoint},
       {"/v1/entries/", Route::kEntries},
@@ -303,6 +301,10 @@ void HttpApi::Handle(Request request, Respond respond) {
   if (route == Route::kAppend) {
     if (request.method() != http::verb::post) return reply(NotAllowed("POST"));
     return HandleAppend(std::move(request), query, std::move(reply));
+  }
+  if (route == Route::kBackup) {
+    if (request.method() != http::verb::post) return reply(NotAllowed("POST"));
+    return HandleBackup(std::move(request), query, std::move(reply));
   }
   if (request.method() != http::verb::get) return reply(NotAllowed("GET"));
   reply(Answer(route, market, query));

@@ -6,6 +6,15 @@
 //                        entries that name none. 200: a JSON array with, per
 //                        non-blank line, its receipt or why the log refused
 //                        it. 400 (nothing appended): a line is not an entry.
+//   POST /v1/backup      {"to": "/absolute/path"}, with the same bearer token:
+//                        a consistent copy of the node's database, taken
+//                        while it runs, in that new directory (ledger::Log::
+//                        Backup: a data directory without the signing key).
+//                        200: {"backup": path, "market", "sizes": {market:
+//                        size held in the copy}, "view_digest"}; 400 a bad
+//                        body, a relative path or a missing parent; 409 the
+//                        path exists (left untouched); 503 a backup is
+//                        already running. A failed backup leaves nothing.
 //   GET  /v1/status      the node's status document plus "view_digest" and
 //                        "evidence" (as `ledgerctl status --json`).
 //   GET  /v1/checkpoint  the latest signed checkpoint note, as text/plain.
@@ -42,18 +51,21 @@
 // twice or unknown to the route is refused.
 // Every error body is JSON {"error": "..."}: 400 bad input (naming the line
 // or parameter), 401 missing or wrong token, 404 unknown path or market (or
-// a market whose log is not held yet), 405 wrong method, 413 body or entry
-// count over the limit, 431 headers over the limit, 503 too many appends.
+// a market whose log is not held yet), 405 wrong method, 409 a backup target
+// that exists, 413 body or entry count over the limit, 431 headers over the
+// limit, 503 too many appends or a backup already running.
 //
 // Shape (Boost.Beast's examples): a listener and one shared_from_this
 // session per connection, a deadline set before every read and write,
 // error_code overloads throughout, and nothing throws across the event loop.
 // Connections past the cap are closed on accept. Log::Append blocks until
-// the WAL sync, so appends run on a small thread pool owned by the API and
-// their responses are posted back to the io thread.
+// the WAL sync, and a backup until its copy is written, so both run on a
+// small thread pool owned by the API and their responses are posted back to
+// the io thread.
 //
 // Thread-safety: everything runs on the io_context's one thread, except the
-// append jobs, which touch only the Log and then post back.
+// append and backup jobs, which touch only the Log (and a backup its new
+// directory) and then post back.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -153,6 +165,8 @@ class HttpApi {
  private:
   void DoAccept();
   void HandleAppend(Request request, std::string_view query, Respond respond);
+  // POST /v1/backup (http_api_backup.cc).
+  void HandleBackup(Request request, std::string_view query, Respond respond);
   Response HandleStatus() const;
   Response HandleCheckpoint() const;
   Response HandleTotals(std::string_view query) const;
@@ -177,6 +191,9 @@ class HttpApi {
   bool stopping_ = false;
   std::map<HttpSession*, std::shared_ptr<HttpSession>> sessions_;
   size_t appends_in_flight_ = 0;
+  // One backup at a time: each flushes and copies the database, and a second
+  // would only compete with the first (and with appends) for the disk.
+  bool backup_running_ = false;
   HttpMetrics metrics_;
   // Last member: destroyed (joined) first, while the rest still exists.
   boost::asio::thread_pool append_pool_;

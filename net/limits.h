@@ -84,5 +84,8 @@ inline constexpr std::chrono::milliseconds kApiLingerTimeout{2000};
 inline constexpr size_t kApiLingerBytesMax = 2 * kApiBodyBytesMax;
 // A bearer token shorter than this is guessable; node.json is refused.
 inline constexpr size_t kApiTokenBytesMin = 16;
+// The target of POST /v1/backup: Linux's PATH_MAX, past which no path can
+// be created anyway.
+inline constexpr size_t kApiBackupPathBytesMax = 4096;
 
 }  // namespace net::limits

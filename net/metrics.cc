@@ -148,7 +148,7 @@ std::string_view RouteName(Route route) {
   static constexpr std::array<std::string_view, kRouteCount> kNames = {
       "append",  "status",          "checkpoint",        "totals",
       "entries", "proof_inclusion", "proof_consistency", "metrics",
-      "tiles",   "unknown",         "unreadable"};
+      "tiles",   "backup",          "unknown",           "unreadable"};
   return kNames[static_cast<size_t>(route)];
 }
 

@@ -37,6 +37,7 @@ enum class Route : uint8_t {
   kProofConsistency,  // /v1/proof/consistency/{market}
   kMetrics,           // /metrics
   kTiles,             // /v1/tiles/{market}/...
+  kBackup,            // POST /v1/backup
   kUnknown,           // any other path
   kUnreadable,        // a request refused before it could be routed (413, 431)
 };

@@ -122,7 +122,9 @@ Published PublishedBy(const Log& log) {
   using D = Dimension;
   return {Answer(log, {D::kMarket, D::kMonth, D::kType, D::kField}, false),
           Answer(log, {D::kMarket, D::kMonth, D::kSellerRegion, D::kBuyerRegion}, false),
-          Answer(log, {D::kMarket, D::kMonth, D::kMode}, true)};
+          Answer(log, {D::kMarket, D::kMonth, D::kMode}, true),
+          Answer(log, {D::kMarket, D::kMonth, D::kRound}, false),
+          Answer(log, {D::kMarket, D::kMonth, D::kRound}, true)};
 }
 
 Published Recomputed(const std::vector<const Fold*>& folds) {
@@ -206,11 +208,26 @@ TEST(AuditFoldTest, AgreesWithTheLedgerOnGeneratedLogs) {
   std::map<std::string, int> events;
   tools::WorkloadOptions xining_options;
   xining_options.seed = 20210928;
+  // A matchmaking round with contracts registered on both sides.
+  tools::RoundShare round{.id = "XN-WH-2021",
+                          .name = "西宁—武汉科技成果转化对接会",
+                          .markets = {"xining", "wuhan"},
+                          .held_on = "2021-06-18",
+                          .held_here = true,
+                          .contracts = 7,
+                          .amount_fen = 1234567800,
+                          .partner_region = 420100};
+  xining_options.rounds = {round};
   AppendAll(xining.get(), WorkloadEntries(xining_options, 4000, &events));
   tools::WorkloadOptions wuhan_options;
   wuhan_options.seed = 20211015;
   wuhan_options.id_prefix = "WH";
   wuhan_options.home_regions = {420100};
+  round.held_here = false;
+  round.contracts = 4;
+  round.amount_fen = 98765400;
+  round.partner_region = 630100;
+  wuhan_options.rounds = {round};
   AppendAll(wuhan.get(), WorkloadEntries(wuhan_options, 3000, &events));
   for (const char* event : {"ContractRegistered", "PaymentReceived", "ContractAmended",
                             "ContractTerminated", "TransferDealSigned"}) {
@@ -254,6 +271,11 @@ TEST(AuditFoldTest, AgreesWithTheLedgerOnGeneratedLogs) {
   EXPECT_EQ(recomputed.volume, published.volume);
   EXPECT_EQ(recomputed.flows, published.flows);
   EXPECT_EQ(recomputed.deals, published.deals);
+  EXPECT_EQ(recomputed.rounds, published.rounds);
+  EXPECT_EQ(recomputed.round_deals, published.round_deals);
+  // The round as the generator was told: 7 + 4 contracts, amounts summed exactly.
+  EXPECT_EQ(published.rounds["total"],
+            (json{{"contracts", 11}, {"contract_amount", "13333332.00"}}));
   StatusOr<Hash> digest = wuhan->ViewDigest();
   ASSERT_TRUE(digest.ok());
   EXPECT_EQ(recomputed.volume["digest"], HexEncode(*digest));

@@ -45,7 +45,8 @@ void AlterStoredTotals(const std::string& node_dir, const std::string& market) {
   // type(1) field(1) then contracts(8) contract_fen(8): its last byte.
   ASSERT_GE(page.size(), 2u + 40u);
   page[2 + 8 + 7] = static_cast<char>(page[2 + 8 + 7] + 1);
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), (*store)->handle(Column::kViews), it->key(), page).ok());
+  ASSERT_TRUE(
+      db->Put(rocksdb::WriteOptions(), (*store)->handle(Column::kViews), it->key(), page).ok());
 }
 
 TEST(AuditNodeTest, AuditsAFederationThroughANodeAndCatchesAlteredTotals) {
@@ -60,7 +61,9 @@ TEST(AuditNodeTest, AuditsAFederationThroughANodeAndCatchesAlteredTotals) {
     api[i] = R"({"api":{"listen":"127.0.0.1:)" + std::to_string(api_ports[i]) +
              R"(","token_file":")" + markets[i] + R"(.token"}})";
     federation.SetPartners(i, {(i + 1) % markets.size()});
-    federation.AppendOffline(i, Events(markets[i] == "xining" ? "XN" : markets[i] == "xian" ? "XA" : "LZ",
+    federation.AppendOffline(i, Events(markets[i] == "xining" ? "XN"
+                                       : markets[i] == "xian" ? "XA"
+                                                              : "LZ",
                                        7 + i));
   }
   federation.WriteConfigs(api);
@@ -82,6 +85,17 @@ TEST(AuditNodeTest, AuditsAFederationThroughANodeAndCatchesAlteredTotals) {
   }
   EXPECT_TRUE(report["totals"]["passed"].get<bool>());
   EXPECT_GT(report["totals"]["rows"].get<size_t>(), 50u);
+  EXPECT_TRUE(report["totals"]["digest_compared"].get<bool>());
+
+  // One market of the three: its rows are compared, the digest (which spans
+  // all three) is not.
+  output.clear();
+  ASSERT_EQ(test::RunCommand(audit + " --market xining", &output), 0) << output;
+  report = nlohmann::json::parse(output);
+  ASSERT_EQ(report["logs"].size(), 1u);
+  EXPECT_TRUE(report["totals"]["passed"].get<bool>());
+  EXPECT_FALSE(report["totals"]["digest_compared"].get<bool>());
+  EXPECT_GT(report["totals"]["rows"].get<size_t>(), 10u);
 
   federation.Stop(0);
   AlterStoredTotals(federation.dir(0), "xian");
@@ -97,6 +111,12 @@ TEST(AuditNodeTest, AuditsAFederationThroughANodeAndCatchesAlteredTotals) {
   EXPECT_NE(failure.find("totals"), std::string::npos) << failure;
   EXPECT_NE(failure.find("xian"), std::string::npos) << failure;
   EXPECT_NE(failure.find("contract_amount"), std::string::npos) << failure;
+  // Audited alone, xian's altered rows are still caught; xining's are intact.
+  output.clear();
+  EXPECT_EQ(test::RunCommand(audit + " --market xian", &output), 1) << output;
+  EXPECT_NE(output.find("contract_amount"), std::string::npos) << output;
+  output.clear();
+  EXPECT_EQ(test::RunCommand(audit + " --market xining", &output), 0) << output;
 
   // The text report names the same failure, and a bad trust file is a usage
   // error, not a failed audit.
@@ -107,8 +127,8 @@ TEST(AuditNodeTest, AuditsAFederationThroughANodeAndCatchesAlteredTotals) {
             1);
   EXPECT_NE(output.find("AUDIT FAILED: totals"), std::string::npos) << output;
   output.clear();
-  EXPECT_EQ(test::RunCommand(test::ToolPath("ledger-audit") + " --trust /nonexistent --node " + node,
-                             &output),
+  EXPECT_EQ(test::RunCommand(
+                test::ToolPath("ledger-audit") + " --trust /nonexistent --node " + node, &output),
             2)
       << output;
 }

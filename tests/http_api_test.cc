@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -774,6 +775,108 @@ TEST_F(HttpApiTest, ConfigApiObjectIsParsedStrictly) {
     EXPECT_NE(result.status().message().find(named), std::string::npos)
         << api << ": " << result.status().ToString();
   }
+}
+
+std::string BackupBody(const std::string& to) { return Json{{"to", to}}.dump(); }
+
+// A backup through the API holds the node's logs (its own and a partner's)
+// exactly as they were when it was asked for, reports what it holds, and
+// is counted under its own route; appending goes on after it, and the copy
+// does not see it.
+TEST_F(HttpApiTest, BackupHoldsTheLogsAsOfTheRequest) {
+  Start();
+  Partner partner(*log_, 5);
+  Client client(api_->port());
+  ASSERT_EQ(Post(Lines("XN-", 0, 3)).result(), http::status::ok);
+  ledger::test::TempDir backups;
+  const std::string target = backups.path() + "/one";
+  Response response = client.Send(http::verb::post, "/v1/backup", BackupBody(target + "/"));
+  ASSERT_EQ(response.result(), http::status::ok) << response.body();
+  Json answer = JsonOf(response);
+  EXPECT_EQ(answer["backup"], target);
+  EXPECT_EQ(answer["market"], "xining");
+  // In the node's order: its own log first.
+  EXPECT_EQ(nlohmann::ordered_json::parse(response.body())["sizes"].dump(),
+            R"({"xining":3,"xian":5,"lanzhou":0})");
+  EXPECT_EQ(answer["view_digest"], ledger::HexEncode(*log_->ViewDigest()));
+
+  ASSERT_EQ(Post(Lines("XN-", 3, 2)).result(), http::status::ok);
+  EXPECT_EQ(log_->size(), 5u);
+  auto copy = ledger::Log::Open(target, ledger::LogOptions{.read_only = true});
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  ASSERT_EQ((*copy)->size(), 3u);
+  for (uint64_t i = 0; i < 3; ++i) EXPECT_EQ(*(*copy)->ReadEntry(i), *log_->ReadEntry(i)) << i;
+  EXPECT_EQ((*copy)->ReadEntry(3).status().code(), ledger::Status::Code::kOutOfRange);
+  EXPECT_EQ(*(*copy)->LatestCheckpoint(), *log_->CheckpointAt(3));
+  EXPECT_EQ(ledger::HexEncode(*(*copy)->ViewDigest()), answer["view_digest"]);
+  EXPECT_NE(answer["view_digest"], ledger::HexEncode(*log_->ViewDigest()));
+  uint32_t xian = (*copy)->OriginNamed(partner.log().origin())->id;
+  EXPECT_EQ((*copy)->HeldSize(xian), 5u);
+  ledger::Status verified = (*copy)->Verify(nullptr);
+  EXPECT_TRUE(verified.ok()) << verified.ToString();
+  EXPECT_FALSE(std::filesystem::exists(ledger::KeyPath(target)));
+
+  std::map<std::string, double> metrics = ParseMetrics(client.Get("/metrics").body());
+  EXPECT_EQ(metrics["ledger_http_requests_total{route=\"backup\",code=\"200\"}"], 1);
+}
+
+// Every request the API cannot honour is refused with a JSON error that says
+// why, and writes nothing: no token, a wrong token, the wrong method, a bad
+// body, a relative path, a missing parent, a query; an existing target is
+// 409 and left as it was.
+TEST_F(HttpApiTest, BackupRefusalsSayWhyAndWriteNothing) {
+  Start();
+  ASSERT_EQ(Post(Lines("XN-", 0, 2)).result(), http::status::ok);
+  Client client(api_->port());
+  ledger::test::TempDir backups;
+  const std::string target = backups.path() + "/one";
+  for (const std::string& authorization :
+       std::vector<std::string>{"", "Bearer wrong-token-0123456789", "Basic " + kToken}) {
+    Response response =
+        client.Send(http::verb::post, "/v1/backup", BackupBody(target), authorization);
+    EXPECT_EQ(response.result(), http::status::unauthorized) << authorization;
+    EXPECT_EQ(Error(response), "missing or wrong bearer token");
+  }
+  Response response = client.Get("/v1/backup");
+  EXPECT_EQ(response.result(), http::status::method_not_allowed);
+  EXPECT_EQ(response[http::field::allow], "POST");
+  struct Case {
+    std::string target;
+    std::string body;
+    std::string error;
+  };
+  const Case bad[] = {
+      {"/v1/backup", "", "body: want a JSON object"},
+      {"/v1/backup", "[\"" + target + "\"]", "body: want a JSON object"},
+      {"/v1/backup", R"({"to":5})", "to: want a string"},
+      {"/v1/backup", R"({"destination":"/tmp/x"})", "unknown member \"destination\""},
+      {"/v1/backup", R"({"to":"relative/dir"})", "to: want an absolute path"},
+      {"/v1/backup", BackupBody(backups.path() + "/missing/one"), "parent directory of"},
+      {"/v1/backup", BackupBody(std::string(5000, '/')), "to: not a usable path"},
+      {"/v1/backup?to=x", BackupBody(target), "unknown parameter \"to\""},
+  };
+  for (const Case& c : bad) {
+    response = client.Send(http::verb::post, c.target, c.body);
+    EXPECT_EQ(response.result(), http::status::bad_request) << c.body;
+    EXPECT_NE(Error(response).find(c.error), std::string::npos)
+        << c.body << ": " << response.body();
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(backups.path())) << "a refused backup wrote something";
+
+  std::filesystem::create_directory(target);
+  std::ofstream(target + "/keep.txt") << "not a backup";
+  response = client.Send(http::verb::post, "/v1/backup", BackupBody(target));
+  EXPECT_EQ(response.result(), http::status::conflict) << response.body();
+  EXPECT_NE(Error(response).find(target + " already exists"), std::string::npos) << response.body();
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(target),
+                          std::filesystem::directory_iterator()),
+            1);
+  std::ifstream kept(target + "/keep.txt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "not a backup");
+  // The node is unharmed and backs up to a new path.
+  response = client.Send(http::verb::post, "/v1/backup", BackupBody(backups.path() + "/two"));
+  EXPECT_EQ(response.result(), http::status::ok) << response.body();
+  EXPECT_EQ(JsonOf(response)["sizes"]["xining"], 2);
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -198,6 +200,85 @@ TEST_F(LedgerctlNodeTest, MisuseFailsClearly) {
             0);
   EXPECT_EQ(through_env, Node("checkpoint"));
   EXPECT_EQ(through_env.substr(0, 23), "techmarket.cn/xining\n1\n");
+}
+
+// `backup` through a running node holds exactly the entries appended before
+// it while the node appends on; the commands that do not sign run on the
+// copy with --data. Through the node it needs the token and a new target;
+// on the database it waits for the node to stop, and then copies what the
+// node left, and a copy (which has no key) can itself be backed up.
+TEST_F(LedgerctlNodeTest, BackupThroughTheNodeAndOnTheDatabase) {
+  StartNode();
+  std::string token = "--token-file " + dir_.path() + "/api.token ";
+  int code = 0;
+  std::string three =
+      File("three.jsonl", test::ContractJson("XN-1") + "\n" + test::ContractJson("XN-2") + "\n" +
+                              test::DealJson("D-1") + "\n");
+  ASSERT_EQ((Node(token + "append " + three, &code), code), 0);
+  const std::string totals_then = Node("totals --json");
+  const std::string log_then = Node("log --json");
+
+  const std::string backup = dir_.path() + "/backup";
+  std::string output = Node(token + "backup --to " + backup, &code);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("backed up to " + backup + " (without the signing key): xining 3\n"),
+            std::string::npos)
+      << output;
+  std::string two = File(
+      "two.jsonl", test::PaymentJson("XN-1", "500.00") + "\n" + test::ContractJson("XN-3") + "\n");
+  ASSERT_EQ((Node(token + "append " + two, &code), code), 0);
+  EXPECT_NE(Node("status --json").find("\"size\": 5"), std::string::npos);
+
+  auto on_backup = [&](const std::string& args) {
+    return Run("--data " + backup + " " + args, &code);
+  };
+  output = on_backup("verify");
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("verified 3 entries of techmarket.cn/xining"), std::string::npos) << output;
+  EXPECT_EQ(on_backup("totals --json"), totals_then);
+  EXPECT_EQ(on_backup("log --json"), log_then);
+  EXPECT_EQ(std::count(log_then.begin(), log_then.end(), '\n'), 3);
+  EXPECT_NE(totals_then, Node("totals --json"));  // the comparison above compares something
+
+  // Refused through the node: an existing target (left as it was), no
+  // token, a wrong token.
+  std::string wrong = File("wrong.token", "not-the-token-0123456789\n");
+  const std::pair<std::string, std::string> refused[] = {
+      {token + "backup --to " + backup, "409 Conflict: backup: " + backup + " already exists"},
+      {"backup --to " + dir_.path() + "/other", "--token-file"},
+      {"--token-file " + wrong + " backup --to " + dir_.path() + "/other", "401 Unauthorized"},
+  };
+  for (const auto& [args, message] : refused) {
+    output = Node(args, &code);
+    EXPECT_EQ(code, 2) << args << ": " << output;
+    EXPECT_NE(output.find(message), std::string::npos) << args << ": " << output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/other"));
+  EXPECT_NE(on_backup("verify").find("verified 3 entries"), std::string::npos);
+
+  // On the database: not while the node runs, then all five once it stopped.
+  const std::string direct = dir_.path() + "/direct";
+  output = Direct("backup --to " + direct, &code);
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_NE(output.find("is in use (is ledgerd running on it?"), std::string::npos) << output;
+  EXPECT_FALSE(std::filesystem::exists(direct));
+  federation_->Stop(0);
+  output = Direct("backup --to " + direct, &code);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("backed up to " + direct + " (without the signing key): xining 5\n"),
+            std::string::npos)
+      << output;
+  output = Run("--data " + direct + " verify", &code);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("verified 5 entries"), std::string::npos) << output;
+  EXPECT_EQ(Run("--data " + direct + " views digest", &code), Direct("views digest"));
+
+  // A backup of the backup, which has no key.
+  const std::string again = dir_.path() + "/again";
+  output = on_backup("backup --to " + again);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("xining 3\n"), std::string::npos) << output;
+  EXPECT_EQ(Run("--data " + again + " totals --json", &code), totals_then);
 }
 
 }  // namespace

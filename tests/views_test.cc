@@ -409,7 +409,7 @@ std::string StoredDigest(const Store& store) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string page = it->key().ToString();
     size_t suffix = page[0] == 'v' ? 2 : page[0] == 'f' ? 8 : 1;
-    size_t record = suffix + (page[0] == 'd' ? 16 : 40);
+    size_t record = suffix + (page[0] == 'd' || page[0] == 'r' ? 16 : 40);
     std::string value = it->value().ToString();
     EXPECT_EQ(value.size() % record, 0u);
     for (size_t at = 0; at + record <= value.size(); at += record) {
@@ -929,6 +929,7 @@ int64_t Rank(Dimension dimension, const std::string& text) {
     case Dimension::kBuyerRegion:
       return std::stoll(text);
     case Dimension::kMarket:
+    case Dimension::kRound:  // compared as text, like markets
       break;
   }
   return 0;
@@ -938,7 +939,7 @@ bool KeysBefore(const std::vector<Dimension>& by, const std::vector<std::string>
                 const std::vector<std::string>& b) {
   for (size_t i = 0; i < by.size(); ++i) {
     if (a[i] == b[i]) continue;
-    if (by[i] == Dimension::kMarket) return a[i] < b[i];
+    if (by[i] == Dimension::kMarket || by[i] == Dimension::kRound) return a[i] < b[i];
     return Rank(by[i], a[i]) < Rank(by[i], b[i]);
   }
   return false;

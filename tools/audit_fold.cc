@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -198,6 +199,10 @@ struct FlowKeyHash {
 struct KeyHash {
   size_t operator()(uint64_t key) const { return Mix(key); }
 };
+// A round row: month, matchmaking id, and 'c' (contracts) or 'd' (deals).
+// Few rows, so an ordered map; answers and the digest order them themselves.
+using RoundKey = std::tuple<uint32_t, std::string, char>;
+using RoundRows = std::map<RoundKey, Values, std::less<>>;
 
 // The rows of one kind by key, values inline: open addressing in a
 // power-of-two table at most half full. A market has thousands of rows, not
@@ -332,6 +337,7 @@ class Market {
   const RowMap<uint64_t, KeyHash>& volume_rows() const { return volume_rows_; }
   const RowMap<FlowKey, FlowKeyHash>& flow_rows() const { return flow_rows_; }
   const RowMap<uint64_t, KeyHash>& deal_rows() const { return deal_rows_; }
+  const RoundRows& round_rows() const { return round_rows_; }
 
  private:
   // `id_hash`: HashText of the entry's contract_id (contract events only).
@@ -360,6 +366,12 @@ class Market {
   // `date`: both or neither.
   std::optional<std::string> PostContract(std::string_view event, const Contract& contract,
                                           int32_t date, const Values& delta);
+  // The round row an entry with a matchmaking id adds to: its key and its
+  // values after adding one and `amount_fen`, without changing it; or why
+  // not.
+  std::optional<std::string> RoundPost(std::string_view event, int32_t date, std::string_view round,
+                                       char source, int64_t amount_fen, RoundKey* key,
+                                       Values* after) const;
 
   std::string market_;
   uint64_t entries_ = 0;
@@ -374,6 +386,7 @@ class Market {
   RowMap<uint64_t, KeyHash> volume_rows_;  // VolumeKey
   RowMap<FlowKey, FlowKeyHash> flow_rows_;
   RowMap<uint64_t, KeyHash> deal_rows_;  // DealKey
+  RoundRows round_rows_;
 };
 
 std::optional<std::string> Market::Add(uint64_t index, const fb::Entry& entry) {
@@ -480,10 +493,20 @@ std::optional<std::string> Market::Register(uint64_t index, const fb::ContractRe
   contract.buyer_region = event.buyer()->region();
   contract.type = static_cast<uint8_t>(event.type());
   contract.field = static_cast<uint8_t>(event.field());
+  const std::string_view round = View(event.matchmaking_id());
+  RoundKey round_key;
+  Values round_values{};
+  if (!round.empty()) {
+    if (auto bad = RoundPost(kEvent, contract.signed_on, round, 'c', contract.contract_fen,
+                             &round_key, &round_values)) {
+      return bad;
+    }
+  }
   if (auto bad = PostContract(kEvent, contract, contract.signed_on,
                               {1, contract.contract_fen, contract.tech_fen, 0, 0})) {
     return bad;
   }
+  if (!round.empty()) round_rows_[std::move(round_key)] = round_values;
   contract.id = id;
   contracts_.push_back(std::move(contract));
   contract_index_.Insert(id_hash);
@@ -585,6 +608,15 @@ std::optional<std::string> Market::Deal(uint64_t index, const fb::TransferDealSi
   const int64_t amount_fen = event.amount_fen();
   if (amount_fen <= 0) return Fail(kEvent, "amount " + FormatYuan(amount_fen) + " is not positive");
   const int32_t month = MonthOf(event.signed_on());
+  const std::string_view round = View(event.matchmaking_id());
+  RoundKey round_key;
+  Values round_values{};
+  if (!round.empty()) {
+    if (auto bad = RoundPost(kEvent, event.signed_on(), round, 'd', amount_fen, &round_key,
+                             &round_values)) {
+      return bad;
+    }
+  }
   Values& row = deal_rows_[DealKey(month, static_cast<uint8_t>(event.mode()))];
   int64_t deals = 0;
   int64_t sum_fen = 0;
@@ -594,6 +626,7 @@ std::optional<std::string> Market::Deal(uint64_t index, const fb::TransferDealSi
   }
   row[0] = deals;
   row[1] = sum_fen;
+  if (!round.empty()) round_rows_[std::move(round_key)] = round_values;
   deal_ids_.emplace(id, index);
   return std::nullopt;
 }
@@ -606,6 +639,21 @@ std::optional<std::string> Market::Matchmaking(uint64_t index, const fb::Matchma
                                        ")");
   }
   matchmaking_ids_.emplace(id, index);
+  return std::nullopt;
+}
+
+std::optional<std::string> Market::RoundPost(std::string_view event, int32_t date,
+                                             std::string_view round, char source,
+                                             int64_t amount_fen, RoundKey* key,
+                                             Values* after) const {
+  const int32_t month = MonthOf(date);
+  *key = RoundKey{static_cast<uint32_t>(month), std::string(round), source};
+  Values values{};
+  if (auto found = round_rows_.find(*key); found != round_rows_.end()) values = found->second;
+  if (!AddFen(values[0], 1, &(*after)[0]) || !AddFen(values[1], amount_fen, &(*after)[1])) {
+    return Fail(event, "the totals of round " + Quoted(round) + " in market " + market_ + " in " +
+                           MonthText(month) + " would overflow int64");
+  }
   return std::nullopt;
 }
 
@@ -684,7 +732,7 @@ class Answer {
 // The view rows as views.h lays them out, for the digest: key -> value.
 class DigestRows {
  public:
-  // `kind` 'v', 'f' or 'd'; `suffix` the last part of the key.
+  // `kind` 'v', 'f', 'd' or 'r'; `suffix` what follows the month.
   void Add(char kind, const std::string& market, uint32_t month, std::string_view suffix,
            const Values& values, size_t column_count) {
     if (std::all_of(values.begin(), values.begin() + column_count,
@@ -724,9 +772,21 @@ class DigestRows {
   std::map<std::string, std::string> rows_;
 };
 
-// Adds one market's rows to the three answers and the digest rows.
-Status AddMarket(const Market& market, Answer* volume, Answer* flows, Answer* deals,
-                 DigestRows* digest) {
+// The answers /v1/totals publishes, being built.
+struct Answers {
+  Answer volume{kContractColumns, kContractMoney, kContractColumnCount};
+  Answer flows{kContractColumns, kContractMoney, kContractColumnCount};
+  Answer deals{kDealColumns, kDealMoney, kDealColumnCount};
+  // Round rows have two columns: the first two of contracts, or of deals.
+  Answer rounds{kContractColumns, kContractMoney, kDealColumnCount};
+  Answer round_deals{kDealColumns, kDealMoney, kDealColumnCount};
+};
+
+// Adds one market's rows to the answers and the digest rows.
+Status AddMarket(const Market& market, Answers* answers, DigestRows* digest) {
+  Answer* volume = &answers->volume;
+  Answer* flows = &answers->flows;
+  Answer* deals = &answers->deals;
   const std::string& id = market.market();
   for (const auto& [key, values] : market.volume_rows().Sorted()) {
     const uint32_t month = static_cast<uint32_t>(key >> 16);
@@ -762,6 +822,18 @@ Status AddMarket(const Market& market, Answer* volume, Answer* flows, Answer* de
                       values));
     digest->Add('d', id, month, std::string(1, static_cast<char>(mode)), values, kDealColumnCount);
   }
+  for (const auto& [key, values] : market.round_rows()) {
+    const auto& [month, round, source] = key;
+    Answer* answer = source == 'c' ? &answers->rounds : &answers->round_deals;
+    LEDGER_RETURN_IF_ERROR(answer->AddRow(
+        {{"market", id}, {"month", MonthText(static_cast<int32_t>(month))}, {"round", round}},
+        values));
+    // Ids are at most 128 bytes (ledger/validate.h), so the length fits a byte.
+    std::string suffix(1, static_cast<char>(round.size()));
+    suffix += round;
+    suffix.push_back(source);
+    digest->Add('r', id, month, suffix, values, kDealColumnCount);
+  }
   return Status::Ok();
 }
 
@@ -782,6 +854,10 @@ const AnswerShape kFlowShape = {"flows",
                                 kContractColumnCount};
 const AnswerShape kDealShape = {
     "deals", {"market", "month", "mode"}, kDealColumns, kDealColumnCount};
+const AnswerShape kRoundShape = {
+    "rounds", {"market", "month", "round"}, kContractColumns, kDealColumnCount};
+const AnswerShape kRoundDealShape = {
+    "round_deals", {"market", "month", "round"}, kDealColumns, kDealColumnCount};
 
 std::string ValueText(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
@@ -934,18 +1010,18 @@ StatusOr<Published> RecomputeTotals(const std::vector<const Fold*>& folds) {
       return Status::InvalidArgument("market " + markets[i]->market() + " folded twice");
     }
   }
-  Answer volume(kContractColumns, kContractMoney, kContractColumnCount);
-  Answer flows(kContractColumns, kContractMoney, kContractColumnCount);
-  Answer deals(kDealColumns, kDealMoney, kDealColumnCount);
+  Answers answers;
   DigestRows digest;
   for (const Market* market : markets) {
-    LEDGER_RETURN_IF_ERROR(AddMarket(*market, &volume, &flows, &deals, &digest));
+    LEDGER_RETURN_IF_ERROR(AddMarket(*market, &answers, &digest));
   }
   const std::string digest_hex = digest.DigestHex();
   Published published;
-  published.volume = volume.Finish(digest_hex);
-  published.flows = flows.Finish(digest_hex);
-  published.deals = deals.Finish(digest_hex);
+  published.volume = answers.volume.Finish(digest_hex);
+  published.flows = answers.flows.Finish(digest_hex);
+  published.deals = answers.deals.Finish(digest_hex);
+  published.rounds = answers.rounds.Finish(digest_hex);
+  published.round_deals = answers.round_deals.Finish(digest_hex);
   return published;
 }
 
@@ -955,7 +1031,9 @@ std::optional<std::string> CompareTotals(const std::vector<const Fold*>& folds,
   if (!expected.ok()) return "recomputing the totals: " + expected.status().ToString();
   if (auto bad = CompareAnswer(kVolumeShape, expected->volume, published.volume)) return bad;
   if (auto bad = CompareAnswer(kFlowShape, expected->flows, published.flows)) return bad;
-  return CompareAnswer(kDealShape, expected->deals, published.deals);
+  if (auto bad = CompareAnswer(kDealShape, expected->deals, published.deals)) return bad;
+  if (auto bad = CompareAnswer(kRoundShape, expected->rounds, published.rounds)) return bad;
+  return CompareAnswer(kRoundDealShape, expected->round_deals, published.round_deals);
 }
 
 }  // namespace ledger::audit

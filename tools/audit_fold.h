@@ -29,7 +29,10 @@
 //                                       amounts, terminated +1 (payments stay)
 //   payment       month(paid_on):       payments + amount
 //   deal          month(signed_on):     deals +1, amount + amount
-// Contract deltas go to the volume row (market, month, type, field) and to
+// and a registration or deal that names a matchmaking_id also adds one and
+// its amount (contract amount, or deal amount) to the round row (market,
+// month(signed_on), round, contracts or deals), which later events never
+// change. Contract deltas go to the volume row (market, month, type, field) and to
 // the flow row (market, month, seller region, buyer region). A row whose
 // values are all zero does not exist. Money is int64 fen; a sum that would
 // overflow refuses the entry.
@@ -97,6 +100,8 @@ class Fold {
 //   volume: by=market,month,type,field
 //   flows:  by=market,month,seller_region,buyer_region
 //   deals:  deals=true&by=market,month,mode
+//   rounds: by=market,month,round (columns contracts, contract_amount)
+//   round_deals: deals=true&by=market,month,round (columns deals, amount)
 // each {"rows":[...], "total":{...}, "digest":hex} as ledger::TotalsJson
 // writes it: key members as text ("xining", "2021-09", "development",
 // "630100", "license"), counts as integers, money as yuan text ("1250.00").
@@ -104,11 +109,13 @@ struct Published {
   nlohmann::json volume;
   nlohmann::json flows;
   nlohmann::json deals;
+  nlohmann::json rounds;
+  nlohmann::json round_deals;
 };
 
-// The three answers recomputed from `folds`, rows in the node's order. The
-// digest is the view digest of views.h (SHA-256 over every volume, flow and
-// deal row of every fold, encoded as that header documents); it equals the
+// The answers recomputed from `folds`, rows in the node's order. The
+// digest is the view digest of views.h (SHA-256 over every volume, flow,
+// deal and round row of every fold, encoded as that header documents); it equals the
 // node's when `folds` covers every market the node holds.
 // InvalidArgument: a market folded twice; OutOfRange: a total beyond int64.
 StatusOr<Published> RecomputeTotals(const std::vector<const Fold*>& folds);

@@ -22,7 +22,9 @@ std::string Where(const LogReport& log) {
   return where;
 }
 
-double Rate(const LogReport& log) { return log.seconds > 0 ? log.entries_checked / log.seconds : 0; }
+double Rate(const LogReport& log) {
+  return log.seconds > 0 ? log.entries_checked / log.seconds : 0;
+}
 
 Json FailureJson(const Failure& failure) {
   Json json = Json::object();
@@ -83,11 +85,15 @@ std::string TextReport(const AuditReport& report) {
   }
   for (const std::string& skipped : report.skipped) text += "skipped " + skipped + "\n";
   if (report.totals.checked) {
-    text += "totals from " + report.totals.source + ": " +
-            (report.totals.failure ? "FAILED " + *report.totals.failure
-                                   : std::to_string(report.totals.rows) +
-                                         " rows recomputed from the logs, all equal") +
-            "\n";
+    text +=
+        "totals from " + report.totals.source + ": " +
+        (report.totals.failure
+             ? "FAILED " + *report.totals.failure
+             : std::to_string(report.totals.rows) + " rows recomputed from the logs, all equal" +
+                   (report.totals.digest_compared ? ""
+                                                  : " (view digest not compared: it spans "
+                                                    "markets not audited)")) +
+        "\n";
   }
   text += report.passed() ? "AUDIT PASSED: " + std::to_string(report.logs.size()) + " logs, " +
                                 std::to_string(entries) + " entries\n"
@@ -98,12 +104,16 @@ std::string TextReport(const AuditReport& report) {
 std::string JsonReport(const AuditReport& report) {
   Json logs = Json::array();
   for (const LogReport& log : report.logs) {
-    Json item = {{"source", log.source},         {"origin", log.origin},
-                 {"market", log.market},         {"size", log.size},
-                 {"root", log.root},             {"cosigners", log.cosigners},
+    Json item = {{"source", log.source},
+                 {"origin", log.origin},
+                 {"market", log.market},
+                 {"size", log.size},
+                 {"root", log.root},
+                 {"cosigners", log.cosigners},
                  {"remembered_size", log.remembered_size},
                  {"entries_checked", log.entries_checked},
-                 {"seconds", log.seconds},       {"entries_per_s", Rate(log)},
+                 {"seconds", log.seconds},
+                 {"entries_per_s", Rate(log)},
                  {"passed", !log.failure}};
     if (log.failure) item["failure"] = FailureJson(*log.failure);
     logs.push_back(std::move(item));
@@ -115,6 +125,7 @@ std::string JsonReport(const AuditReport& report) {
   if (report.totals.checked) {
     json["totals"] = {{"source", report.totals.source},
                       {"rows", report.totals.rows},
+                      {"digest_compared", report.totals.digest_compared},
                       {"passed", !report.totals.failure}};
     if (report.totals.failure) json["totals"]["failure"] = *report.totals.failure;
   }

@@ -11,8 +11,11 @@ namespace ledger::audit {
 
 struct TotalsCheck {
   bool checked = false;
-  std::string source;              // where the published totals came from
-  size_t rows = 0;                 // rows compared, over the three answers
+  std::string source;  // where the published totals came from
+  size_t rows = 0;     // rows compared, over every answer
+  // False when only some of the node's markets were audited: the view
+  // digest spans them all, so only the rows of the audited ones compare.
+  bool digest_compared = true;
   std::optional<std::string> failure;
 };
 

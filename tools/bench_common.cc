@@ -61,7 +61,9 @@ std::vector<std::string> MakeEntries(const std::string& prefix, uint64_t count) 
 }
 
 std::vector<std::string> MakeWorkload(uint64_t seed, uint64_t count) {
-  tools::Workload workload(tools::WorkloadOptions{.seed = seed});
+  tools::WorkloadOptions options;
+  options.seed = seed;
+  tools::Workload workload(options);
   return BuildEntries(count, [&](uint64_t) { return workload.Next(); });
 }
 

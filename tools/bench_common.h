@@ -36,5 +36,11 @@ void BenchReplicate(const std::string& dir, uint64_t count, bool reuse_source);
 // ledger-audit's check of a `count`-entry log exported as tlog-tiles; with
 // reuse_source, the log and export an earlier run left in dir are reused.
 void BenchAudit(const std::string& dir, uint64_t count, bool reuse_source);
+// The same check of `log` as it stands, exported afresh to `tiles`.
+void BenchAuditOf(const Log& log, const std::string& tiles);
+// The size of the database of `log`, a node created in `dir` holding
+// `count` entries: as appended, then after a flush and full compaction.
+// REQUIRES: no appends running.
+void BenchBytesOnDisk(Log* log, const std::string& dir, uint64_t count);
 
 }  // namespace ledger::bench

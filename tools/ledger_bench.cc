@@ -1,8 +1,17 @@
 // ledger-bench: measures the ledger and prints one JSON line per figure.
 //
-//   ledger-bench append [--entries N] [--dir DIR]
+//   ledger-bench append [--entries N] [--clients C] [--dir DIR]
 //   ledger-bench query [--entries N] [--queries Q] [--dir DIR]
-//   ledger-bench replicate [--entries N] [--dir DIR]
+//   ledger-bench replicate [--entries N] [--keep] [--dir DIR]
+//   ledger-bench audit [--entries N] [--keep] [--dir DIR]
+//   ledger-bench all [--entries N] [--keep] [--dir DIR]
+//
+// `all` runs the four others in one process, plus the bytes on disk per
+// entry of the query log after a flush and full compaction. N (default
+// 1,000,000, the design's size) is the size of the query, audit and
+// replicate logs; the append measures use N/5. The audit reads an export of
+// the query log instead of building a log of its own. It takes five to
+// eight minutes on the project's 2-core machine, depending on other load.
 //
 // Entries are built before the clock starts (that is the client's work);
 // what is timed is the node's: validation, hashing, one WriteBatch with a
@@ -70,7 +79,8 @@ void BenchViewsCost(const std::string& dir, uint64_t count, int callers) {
          {"durable", true}});
 }
 
-void BenchQuery(const std::string& dir, uint64_t count, int queries) {
+// Returns the log it queried, for measures that follow on the same data.
+std::unique_ptr<Log> BenchQuery(const std::string& dir, uint64_t count, int queries) {
   auto entries = MakeWorkload(11, count);
   auto log = FreshLog(dir);
   // One caller: the workload's events depend on earlier ones, and concurrent
@@ -142,6 +152,7 @@ void BenchQuery(const std::string& dir, uint64_t count, int queries) {
          {"p50_ms", Percentile(all, 0.50)},
          {"p99_ms", Percentile(all, 0.99)},
          {"max_ms", Percentile(all, 1.0)}});
+  return log;
 }
 
 void BenchConcurrent(const std::string& dir, uint64_t count, int clients) {
@@ -169,12 +180,37 @@ void BenchConcurrent(const std::string& dir, uint64_t count, int clients) {
          {"durable", true}});
 }
 
+// The append figures: batched from one caller and from four, single-entry
+// calls from many concurrent clients, and what keeping the views costs.
+void BenchAppend(const std::string& dir, uint64_t count, int clients) {
+  BenchBatched(dir + "/batched", count, 1);
+  BenchBatched(dir + "/batched4", count, 4);
+  BenchConcurrent(dir + "/single", std::max<uint64_t>(count / 5, 1000), clients);
+  BenchViewsCost(dir + "/views", count, 1);
+}
+
+// Every figure of DESIGN.md section 8 in one run: `count` entries for the
+// large-log measures, and the append measures' usual fifth of that. The
+// query log also serves the bytes on disk (measured once its queries are
+// done, so that its compaction does not compete with them) and the audit,
+// which saves building a third large log.
+void BenchAll(const std::string& dir, uint64_t count, int clients, int queries, bool keep) {
+  BenchAppend(dir + "/append", std::max<uint64_t>(count / 5, 1000), clients);
+  std::unique_ptr<Log> log = BenchQuery(dir + "/query", count, queries);
+  BenchBytesOnDisk(log.get(), dir + "/query", count);
+  BenchAuditOf(*log, dir + "/query-tiles");
+  log.reset();
+  BenchReplicate(dir + "/replicate", count, keep);
+}
+
 }  // namespace
 }  // namespace ledger::bench
 
 int main(int argc, char** argv) {
   CLI::App app{"ledger-bench - techledger benchmarks, one JSON line per figure"};
   app.require_subcommand(1);
+  // --dir may follow the subcommand, as the usage above writes it.
+  app.fallthrough();
   std::string dir = (std::filesystem::temp_directory_path() / "ledger-bench").string();
   app.add_option("--dir", dir, "scratch directory (removed and recreated)");
   uint64_t entries = 200000;
@@ -197,13 +233,14 @@ int main(int argc, char** argv) {
   auto* audit = app.add_subcommand("audit", "ledger-audit of a log exported as tlog-tiles");
   audit->add_option("--entries", audit_entries, "log size");
   audit->add_flag("--keep", keep, "keep the log and its export in --dir and reuse them");
+  uint64_t all_entries = 1000000;  // the design's log size
+  auto* all = app.add_subcommand("all", "every measure above, and the log's bytes on disk");
+  all->add_option("--entries", all_entries,
+                  "log size for query, replicate, audit and bytes on disk; appends use a fifth");
+  all->add_flag("--keep", keep,
+                "keep the logs in --dir; the replicate source is reused when it has --entries");
   CLI11_PARSE(app, argc, argv);
-  if (append->parsed()) {
-    ledger::bench::BenchBatched(dir + "/batched", entries, 1);
-    ledger::bench::BenchBatched(dir + "/batched4", entries, 4);
-    ledger::bench::BenchConcurrent(dir + "/single", std::max<uint64_t>(entries / 5, 1000), clients);
-    ledger::bench::BenchViewsCost(dir + "/views", entries, 1);
-  }
+  if (append->parsed()) ledger::bench::BenchAppend(dir, entries, clients);
   if (query->parsed()) ledger::bench::BenchQuery(dir + "/query", query_entries, queries);
   if (replicate->parsed()) {
     ledger::bench::BenchReplicate(dir + "/replicate", replicate_entries, keep);
@@ -211,6 +248,10 @@ int main(int argc, char** argv) {
   }
   if (audit->parsed()) {
     ledger::bench::BenchAudit(dir + "/audit", audit_entries, keep);
+    if (keep) return 0;
+  }
+  if (all->parsed()) {
+    ledger::bench::BenchAll(dir, all_entries, clients, queries, keep);
     if (keep) return 0;
   }
   std::filesystem::remove_all(dir);

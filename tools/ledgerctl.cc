@@ -1,6 +1,6 @@
 // ledgerctl: the administrator's command line. Flag parsing only; each
 // command lives in ledgerctl_write.cc, ledgerctl_read.cc, ledgerctl_views.cc,
-// ledgerctl_status.cc or ledgerctl_export.cc.
+// ledgerctl_status.cc, ledgerctl_export.cc or ledgerctl_backup.cc.
 //
 // A command runs on the database in --data DIR, or through a running node's
 // HTTP API with --node URL (node_client.h); the environment variables
@@ -105,6 +105,7 @@ struct Flags {
   bool json = false;
   std::string bundle;
   std::string export_to;
+  std::string backup_to;
   TotalsFlags totals;
 };
 
@@ -132,6 +133,19 @@ void AddSetupCommands(CLI::App& app, Runner& run, Flags& f) {
   exporter->callback([&] {
     run.RunDirect("export",
                   [&](const std::string& dir) { return RunExport(dir, f.market, f.export_to); });
+  });
+
+  auto* backup = app.add_subcommand(
+      "backup", "copy the database, consistently, into a new directory (not the signing key)");
+  backup
+      ->add_option("--to", f.backup_to,
+                   "directory to create; with --node, on the node's machine (needs the token)")
+      ->required();
+  backup->callback([&] {
+    run.RunWrite([&](const std::string& dir) { return RunBackup(dir, f.backup_to); },
+                 [&](NodeClient& node, const std::string& token) {
+                   return RunBackupNode(node, token, f.backup_to);
+                 });
   });
 }
 
@@ -232,7 +246,8 @@ void AddViewCommands(CLI::App& app, Runner& run, Flags& f) {
   totals
       ->add_option(
           "--by", t.by,
-          "group by market,month,type,field,seller_region,buyer_region (mode with --deals)")
+          "group by market,month,type,field,seller_region,buyer_region or round (mode with "
+          "--deals)")
       ->delimiter(',');
   totals->add_flag("--deals", t.deals, "achievement-transfer deals instead of contracts");
   totals->add_option("--unit", t.unit, "amounts in yuan, wan (万元) or yi (亿元)");
@@ -272,7 +287,7 @@ int main(int argc, char** argv) {
   app.add_option("--node", run.node_flag,
                  "a running ledgerd's HTTP API, http://host:port, instead (or LEDGER_NODE)");
   app.add_option("--token-file", run.token_file,
-                 "first line: the API token for append and import through --node "
+                 "first line: the API token for append, import and backup through --node "
                  "(or LEDGER_TOKEN, the token itself)");
   Flags flags;
   AddSetupCommands(app, run, flags);

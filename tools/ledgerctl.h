@@ -33,6 +33,9 @@ int RunVerify(const std::string& dir);
 int RunExport(const std::string& dir, const std::string& market, const std::string& to);
 int RunProofBundle(const std::string& dir, const std::string& market, uint64_t index,
                    std::optional<uint64_t> size, const std::string& file);
+// ledgerctl_backup.cc: a copy of the database in the new directory `to`,
+// without the signing key.
+int RunBackup(const std::string& dir, const std::string& to);
 
 struct TotalsFlags {
   std::vector<std::string> markets;
@@ -52,6 +55,7 @@ int RunStatus(const std::string& dir, bool json);
 // same output; writes need the API's bearer token.
 class NodeClient;
 int RunAppendNode(NodeClient& node, const std::string& token, const AppendFlags& flags);
+int RunBackupNode(NodeClient& node, const std::string& token, const std::string& to);
 int RunImportNode(NodeClient& node, const std::string& token, const AppendFlags& flags);
 int RunLogNode(NodeClient& node, const std::string& market, uint64_t from,
                std::optional<uint64_t> limit, bool json);

@@ -46,6 +46,8 @@ Status::Code CodeOf(http::status status) {
       return Status::Code::kNotFound;
     case http::status::unauthorized:
       return Status::Code::kFailedPrecondition;
+    case http::status::conflict:
+      return Status::Code::kAlreadyExists;
     case http::status::payload_too_large:
     case http::status::service_unavailable:
       return Status::Code::kResourceExhausted;
@@ -62,6 +64,8 @@ Status MakeStatus(Status::Code code, const std::string& message) {
       return Status::NotFound(message);
     case Status::Code::kFailedPrecondition:
       return Status::FailedPrecondition(message);
+    case Status::Code::kAlreadyExists:
+      return Status::AlreadyExists(message);
     case Status::Code::kResourceExhausted:
       return Status::ResourceExhausted(message);
     default:
@@ -221,12 +225,14 @@ StatusOr<std::string> NodeClient::Get(std::string_view target) {
 }
 
 StatusOr<std::string> NodeClient::Post(std::string_view target, std::string body,
-                                       const std::string& bearer_token) {
+                                       const std::string& bearer_token,
+                                       std::string_view content_type) {
   Request request(http::verb::post, beast::string_view(target.data(), target.size()), 11);
   request.set(http::field::host, host_ + ":" + port_);
   request.set(http::field::user_agent, "ledgerctl");
   request.set(http::field::authorization, "Bearer " + bearer_token);
-  request.set(http::field::content_type, "application/x-ndjson");
+  request.set(http::field::content_type,
+              beast::string_view(content_type.data(), content_type.size()));
   request.body() = std::move(body);
   request.prepare_payload();
   // A fresh connection: one the node closed while idle would fail the

@@ -9,7 +9,8 @@
 //   "GET http://127.0.0.1:8101/v1/entries/x: 404 Not Found: market: ..."
 // Codes: Unavailable (cannot reach the node: retry), InvalidArgument (400:
 // fix the request), NotFound (404), FailedPrecondition (401: fix the token),
-// ResourceExhausted (413, 503), Internal (other answers).
+// AlreadyExists (409), ResourceExhausted (413, 503), Internal (other
+// answers).
 //
 // Thread-safety: none; one thread uses a client.
 #pragma once
@@ -46,7 +47,8 @@ class NodeClient {
   // POSTs `body` with "Authorization: Bearer <token>". Never repeated on a
   // failure: the node may have appended already.
   StatusOr<std::string> Post(std::string_view target, std::string body,
-                             const std::string& bearer_token);
+                             const std::string& bearer_token,
+                             std::string_view content_type = "application/x-ndjson");
 
   // "http://host:port", as given without a trailing "/".
   const std::string& url() const { return url_; }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "ledger/civil_date.h"
 #include "ledger/money.h"
@@ -82,14 +83,118 @@ size_t Pick(std::mt19937_64& rng, const int (&weights)[N]) {
   return pick(rng);
 }
 
+// Universities and institutes by province (the first two digits of a GB/T
+// 2260 code), so that a seller's name fits its region.
+struct Academia {
+  uint32_t province;
+  std::vector<const char*> universities;
+  std::vector<const char*> institutes;
+};
+const std::vector<Academia> kAcademia = {
+    {63,
+     {"青海大学", "青海师范大学", "青海民族大学"},
+     {"中国科学院青海盐湖研究所", "中国科学院西北高原生物研究所", "青海省农林科学院"}},
+    {61,
+     {"西安交通大学", "西北工业大学", "西安电子科技大学"},
+     {"中国科学院西安光学精密机械研究所", "陕西省科学院"}},
+    {62,
+     {"兰州大学", "兰州理工大学", "兰州交通大学"},
+     {"中国科学院兰州化学物理研究所", "中国科学院近代物理研究所"}},
+    {42,
+     {"武汉大学", "华中科技大学", "武汉理工大学"},
+     {"中国科学院武汉岩土力学研究所", "湖北省农业科学院"}},
+    {32,
+     {"南京大学", "东南大学", "南京航空航天大学"},
+     {"中国科学院南京土壤研究所", "江苏省农业科学院"}},
+};
+
 nlohmann::ordered_json PartyJson(const PartyKind& kind, std::mt19937_64& rng, uint32_t region) {
   const char* name = kind.names[rng() % kind.names.size()];
+  const std::string_view entity = kind.entity;
+  if (entity == "university" || entity == "research_institute") {
+    for (const Academia& academia : kAcademia) {
+      if (academia.province != region / 10000) continue;
+      const auto& names = entity == "university" ? academia.universities : academia.institutes;
+      name = names[rng() % names.size()];
+    }
+  }
   return {{"name", name}, {"entity", kind.entity}, {"region", std::to_string(region)}};
 }
 
 }  // namespace
 
-Workload::Workload(WorkloadOptions options) : options_(std::move(options)), rng_(options_.seed) {}
+Workload::Workload(WorkloadOptions options) : options_(std::move(options)), rng_(options_.seed) {
+  PlanRounds();
+}
+
+void Workload::PlanRounds() {
+  std::vector<std::string> events;
+  uint64_t made = 0;
+  for (const RoundShare& round : options_.rounds) {
+    if (round.held_here) {
+      nlohmann::ordered_json held;
+      held["event"] = "MatchmakingHeld";
+      held["matchmaking_id"] = round.id;
+      held["name"] = round.name;
+      held["kind"] = "matchmaking";
+      held["markets"] = round.markets;
+      held["held_on"] = round.held_on;
+      held["request_id"] = RequestId();
+      events.push_back(held.dump());
+    }
+    if (round.contracts <= 0) continue;
+    // Skewed shares, in whole hundreds of yuan, the last taking the rest so
+    // that the sum is exact.
+    std::lognormal_distribution<double> weight(0.0, 1.0);
+    std::vector<double> weights;
+    double sum = 0;
+    for (int i = 0; i < round.contracts; ++i) sum += weights.emplace_back(weight(rng_));
+    std::vector<int64_t> amounts;
+    int64_t given = 0;
+    for (int i = 0; i + 1 < round.contracts; ++i) {
+      double share = static_cast<double>(round.amount_fen) * weights[i] / sum;
+      int64_t amount = std::max<int64_t>(static_cast<int64_t>(share / 10000) * 10000, 10000);
+      given += amounts.emplace_back(amount);
+    }
+    if (round.amount_fen - given <= 0) {  // tiny amounts: split evenly instead
+      amounts.assign(round.contracts - 1, round.amount_fen / round.contracts);
+      given = round.amount_fen / round.contracts * (round.contracts - 1);
+    }
+    amounts.push_back(round.amount_fen - given);
+    // Cooperation and transfer projects: joint development, patent
+    // transfers and licences.
+    static const char* const kRoundTypes[][2] = {{"development", "cooperative"},
+                                                 {"transfer", "patent_right"},
+                                                 {"licensing", "patent_license"}};
+    for (int i = 0; i < round.contracts; ++i) {
+      const auto& type = kRoundTypes[rng_() % std::size(kRoundTypes)];
+      char id[64];
+      std::snprintf(id, sizeof(id), "%s-%d-DJ%04llu", options_.id_prefix.c_str(), options_.year,
+                    (unsigned long long)++made);
+      char registration_no[32];
+      std::snprintf(registration_no, sizeof(registration_no), "%d%06uDJ%04llu", options_.year,
+                    options_.home_regions[0], (unsigned long long)made);
+      nlohmann::ordered_json json;
+      json["event"] = "ContractRegistered";
+      json["contract_id"] = id;
+      json["registration_no"] = registration_no;
+      json["type"] = type[0];
+      json["subtype"] = type[1];
+      json["title"] = kTitles[rng_() % std::size(kTitles)];
+      json["field"] = kFields[Pick(rng_, kFieldWeights)];
+      json["seller"] = PartyJson(kSellers[Pick(rng_, kSellerWeights)], rng_,
+                                 options_.home_regions[rng_() % options_.home_regions.size()]);
+      json["buyer"] = PartyJson(kBuyers[0], rng_, round.partner_region);
+      json["contract_amount"] = FormatYuan(amounts[i]);
+      json["tech_amount"] = FormatYuan(amounts[i]);
+      json["signed_on"] = round.held_on;
+      json["matchmaking_id"] = round.id;
+      json["request_id"] = RequestId();
+      events.push_back(json.dump());
+    }
+  }
+  round_events_.assign(events.rbegin(), events.rend());
+}
 
 std::string Workload::RequestId() {
   char text[33];
@@ -223,6 +328,11 @@ std::string Workload::Deal() {
 }
 
 std::string Workload::Next() {
+  if (!round_events_.empty()) {
+    std::string event = std::move(round_events_.back());
+    round_events_.pop_back();
+    return event;
+  }
   double roll = std::uniform_real_distribution<double>(0, 1)(rng_);
   // Follow-ups pick a recent contract (most activity is on young ones).
   if (roll >= 0.78 && !contracts_.empty()) {
