@@ -106,26 +106,7 @@ std::optional<std::string> FoldBytes(Fold* fold, uint64_t index, const std::stri
   return fold->Add(index, **entry);
 }
 
-// ---- The node's answers. ----
-
-json Answer(const Log& log, std::vector<Dimension> by, bool deals) {
-  TotalsQuery query;
-  query.by = std::move(by);
-  query.deals = deals;
-  StatusOr<TotalsResult> result = log.Totals(query);
-  EXPECT_TRUE(result.ok()) << result.status().ToString();
-  return result.ok() ? json::parse(TotalsJson(*result)) : json();
-}
-
-// What GET /v1/totals answers for the three groupings.
-Published PublishedBy(const Log& log) {
-  using D = Dimension;
-  return {Answer(log, {D::kMarket, D::kMonth, D::kType, D::kField}, false),
-          Answer(log, {D::kMarket, D::kMonth, D::kSellerRegion, D::kBuyerRegion}, false),
-          Answer(log, {D::kMarket, D::kMonth, D::kMode}, true),
-          Answer(log, {D::kMarket, D::kMonth, D::kRound}, false),
-          Answer(log, {D::kMarket, D::kMonth, D::kRound}, true)};
-}
+using test::PublishedBy;
 
 Published Recomputed(const std::vector<const Fold*>& folds) {
   StatusOr<Published> published = RecomputeTotals(folds);

@@ -66,12 +66,7 @@ void AppendAll(Log* log, const std::vector<std::string>& lines) {
 }
 
 json Totals(const Log& log, std::vector<Dimension> by, bool deals) {
-  TotalsQuery query;
-  query.by = std::move(by);
-  query.deals = deals;
-  StatusOr<TotalsResult> result = log.Totals(query);
-  EXPECT_TRUE(result.ok()) << result.status().ToString();
-  return result.ok() ? json::parse(TotalsJson(*result)) : json();
+  return test::TotalsAnswer(log, std::move(by), deals);
 }
 
 // Two rounds, a contract outside any round, a deal from a round, and an
@@ -199,14 +194,6 @@ TEST(RoundsTest, RoundsGroupOnlyWithMarketAndMonth) {
 
 // ---- The auditor's fold. ----
 
-audit::Published PublishedBy(const Log& log) {
-  using D = Dimension;
-  return {Totals(log, {D::kMarket, D::kMonth, D::kType, D::kField}, false),
-          Totals(log, {D::kMarket, D::kMonth, D::kSellerRegion, D::kBuyerRegion}, false),
-          Totals(log, {D::kMarket, D::kMonth, D::kMode}, true),
-          Totals(log, {D::kMarket, D::kMonth, D::kRound}, false),
-          Totals(log, {D::kMarket, D::kMonth, D::kRound}, true)};
-}
 
 TEST(RoundsTest, AuditorRecomputesRoundRowsAndNamesAChangedOne) {
   test::TempDir dir;
@@ -221,7 +208,7 @@ TEST(RoundsTest, AuditorRecomputesRoundRowsAndNamesAChangedOne) {
     ASSERT_TRUE(entry.ok());
     ASSERT_EQ(fold.Add(i, **entry), std::nullopt) << "index " << i;
   }
-  const audit::Published published = PublishedBy(*log);
+  const audit::Published published = test::PublishedBy(*log);
   EXPECT_EQ(audit::CompareTotals({&fold}, published), std::nullopt);
 
   audit::Published changed = published;

@@ -116,4 +116,22 @@ int RunCommand(const std::string& command, std::string* output) {
 
 std::string ToolPath(const std::string& tool) { return std::string(LEDGER_TOOLS_DIR) + "/" + tool; }
 
+nlohmann::json TotalsAnswer(const Log& log, std::vector<Dimension> by, bool deals) {
+  TotalsQuery query;
+  query.by = std::move(by);
+  query.deals = deals;
+  StatusOr<TotalsResult> result = log.Totals(query);
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+  return result.ok() ? nlohmann::json::parse(TotalsJson(*result)) : nlohmann::json();
+}
+
+audit::Published PublishedBy(const Log& log) {
+  using D = Dimension;
+  return {TotalsAnswer(log, {D::kMarket, D::kMonth, D::kType, D::kField}, false),
+          TotalsAnswer(log, {D::kMarket, D::kMonth, D::kSellerRegion, D::kBuyerRegion}, false),
+          TotalsAnswer(log, {D::kMarket, D::kMonth, D::kMode}, true),
+          TotalsAnswer(log, {D::kMarket, D::kMonth, D::kRound}, false),
+          TotalsAnswer(log, {D::kMarket, D::kMonth, D::kRound}, true)};
+}
+
 }  // namespace ledger::test

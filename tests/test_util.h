@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "ledger/log.h"
 #include "ledger/store.h"
+#include "ledger/totals.h"
+#include "tools/audit_fold.h"
 
 namespace ledger::test {
 
@@ -38,6 +41,12 @@ std::string MatchmakingJson(const std::string& matchmaking_id);
 
 // Entry bytes from JSON; fails the current test on error.
 std::string Entry(const std::string& json);
+
+// The log's totals grouped `by`, contracts or deals, parsed from the JSON
+// that GET /v1/totals answers; fails the current test on error.
+nlohmann::json TotalsAnswer(const Log& log, std::vector<Dimension> by, bool deals);
+// Every answer ledger-audit reads from a node (audit_fold.h), from `log`.
+audit::Published PublishedBy(const Log& log);
 
 // Inits a node in `dir` for market "xining", origin "techmarket.cn/xining"
 // and opens it.
