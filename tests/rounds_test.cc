@@ -65,9 +65,7 @@ void AppendAll(Log* log, const std::vector<std::string>& lines) {
   }
 }
 
-json Totals(const Log& log, std::vector<Dimension> by, bool deals) {
-  return test::TotalsAnswer(log, std::move(by), deals);
-}
+using test::TotalsAnswer;
 
 // Two rounds, a contract outside any round, a deal from a round, and an
 // amendment and a termination of round contracts afterwards.
@@ -92,24 +90,24 @@ TEST(RoundsTest, RoundTotalsCountWhatWasRegisteredAtEachRound) {
   ASSERT_NE(log, nullptr);
   ASSERT_NO_FATAL_FAILURE(AppendAll(log.get(), RoundLog()));
 
-  const json contracts = Totals(*log, {Dimension::kRound}, false);
+  const json contracts = TotalsAnswer(*log, {Dimension::kRound}, false);
   EXPECT_EQ(contracts["rows"],
             (json{{{"round", "R1"}, {"contracts", 2}, {"contract_amount", "1500.00"}},
                   {{"round", "R2"}, {"contracts", 1}, {"contract_amount", "300.00"}}}));
   EXPECT_EQ(contracts["total"], (json{{"contracts", 3}, {"contract_amount", "1800.00"}}));
 
-  const json deals = Totals(*log, {Dimension::kRound}, true);
+  const json deals = TotalsAnswer(*log, {Dimension::kRound}, true);
   EXPECT_EQ(deals["rows"], (json{{{"round", "R1"}, {"deals", 1}, {"amount", "300000.00"}}}));
 
   const json by_month =
-      Totals(*log, {Dimension::kMarket, Dimension::kMonth, Dimension::kRound}, false);
+      TotalsAnswer(*log, {Dimension::kMarket, Dimension::kMonth, Dimension::kRound}, false);
   ASSERT_EQ(by_month["rows"].size(), 2u);
   EXPECT_EQ(by_month["rows"][0]["month"], "2021-06");
   EXPECT_EQ(by_month["rows"][1]["month"], "2021-07");
   EXPECT_EQ(by_month["rows"][1]["round"], "R2");
 
   // The volume rows did move: C1 amended up by 1000.00, C2 left.
-  const json all = Totals(*log, {}, false);
+  const json all = TotalsAnswer(*log, {}, false);
   EXPECT_EQ(all["total"]["contracts"], 3);
   EXPECT_EQ(all["total"]["contract_amount"], "9300.00");
 }
@@ -194,7 +192,6 @@ TEST(RoundsTest, RoundsGroupOnlyWithMarketAndMonth) {
 
 // ---- The auditor's fold. ----
 
-
 TEST(RoundsTest, AuditorRecomputesRoundRowsAndNamesAChangedOne) {
   test::TempDir dir;
   auto log = test::InitAndOpen(dir.path());
@@ -265,7 +262,7 @@ TEST(GeneratorTest, FederationScenarioRoundsAddUpTo88ProjectsAnd2Point2Yi) {
     StatusOr<std::unique_ptr<Log>> log = Log::Open(dir.path() + "/" + market, LogOptions());
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     ASSERT_NO_FATAL_FAILURE(AppendAll(log->get(), lines)) << market;
-    const json rounds = Totals(**log, {Dimension::kRound}, false);
+    const json rounds = TotalsAnswer(**log, {Dimension::kRound}, false);
     for (const json& row : rounds["rows"]) {
       projects += row["contracts"].get<int64_t>();
       StatusOr<int64_t> amount = ParseYuan(row["contract_amount"].get<std::string>());

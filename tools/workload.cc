@@ -108,6 +108,45 @@ const std::vector<Academia> kAcademia = {
      {"中国科学院南京土壤研究所", "江苏省农业科学院"}},
 };
 
+nlohmann::ordered_json PartyJson(const PartyKind& kind, std::mt19937_64& rng, uint32_t region);
+
+// What a ContractRegistered line says beyond what RegistrationJson draws
+// (title, field and the parties' names).
+struct Registration {
+  std::string contract_id;
+  std::string registration_no;
+  const char* type = nullptr;
+  const char* subtype = nullptr;  // null: none
+  const PartyKind* seller = nullptr;
+  uint32_t seller_region = 0;
+  const PartyKind* buyer = nullptr;
+  uint32_t buyer_region = 0;
+  int64_t contract_fen = 0;
+  int64_t tech_fen = 0;
+  std::string signed_on;       // YYYY-MM-DD
+  std::string matchmaking_id;  // empty: none
+};
+
+// The line, drawing the title, the field and the parties' names from `rng`
+// in that order (so that a seed always gives the same lines).
+nlohmann::ordered_json RegistrationJson(const Registration& r, std::mt19937_64& rng) {
+  nlohmann::ordered_json json;
+  json["event"] = "ContractRegistered";
+  json["contract_id"] = r.contract_id;
+  json["registration_no"] = r.registration_no;
+  json["type"] = r.type;
+  if (r.subtype != nullptr) json["subtype"] = r.subtype;
+  json["title"] = kTitles[rng() % std::size(kTitles)];
+  json["field"] = kFields[Pick(rng, kFieldWeights)];
+  json["seller"] = PartyJson(*r.seller, rng, r.seller_region);
+  json["buyer"] = PartyJson(*r.buyer, rng, r.buyer_region);
+  json["contract_amount"] = FormatYuan(r.contract_fen);
+  json["tech_amount"] = FormatYuan(r.tech_fen);
+  json["signed_on"] = r.signed_on;
+  if (!r.matchmaking_id.empty()) json["matchmaking_id"] = r.matchmaking_id;
+  return json;
+}
+
 nlohmann::ordered_json PartyJson(const PartyKind& kind, std::mt19937_64& rng, uint32_t region) {
   const char* name = kind.names[rng() % kind.names.size()];
   const std::string_view entity = kind.entity;
@@ -174,21 +213,20 @@ void Workload::PlanRounds() {
       char registration_no[32];
       std::snprintf(registration_no, sizeof(registration_no), "%d%06uDJ%04llu", options_.year,
                     options_.home_regions[0], (unsigned long long)made);
-      nlohmann::ordered_json json;
-      json["event"] = "ContractRegistered";
-      json["contract_id"] = id;
-      json["registration_no"] = registration_no;
-      json["type"] = type[0];
-      json["subtype"] = type[1];
-      json["title"] = kTitles[rng_() % std::size(kTitles)];
-      json["field"] = kFields[Pick(rng_, kFieldWeights)];
-      json["seller"] = PartyJson(kSellers[Pick(rng_, kSellerWeights)], rng_,
-                                 options_.home_regions[rng_() % options_.home_regions.size()]);
-      json["buyer"] = PartyJson(kBuyers[0], rng_, round.partner_region);
-      json["contract_amount"] = FormatYuan(amounts[i]);
-      json["tech_amount"] = FormatYuan(amounts[i]);
-      json["signed_on"] = round.held_on;
-      json["matchmaking_id"] = round.id;
+      Registration r{.contract_id = id,
+                     .registration_no = registration_no,
+                     .type = type[0],
+                     .subtype = type[1],
+                     .seller = &kSellers[Pick(rng_, kSellerWeights)],
+                     .seller_region = 0,
+                     .buyer = &kBuyers[0],
+                     .buyer_region = round.partner_region,
+                     .contract_fen = amounts[i],
+                     .tech_fen = amounts[i],
+                     .signed_on = round.held_on,
+                     .matchmaking_id = round.id};
+      r.seller_region = options_.home_regions[rng_() % options_.home_regions.size()];
+      nlohmann::ordered_json json = RegistrationJson(r, rng_);
       json["request_id"] = RequestId();
       events.push_back(json.dump());
     }
@@ -248,19 +286,23 @@ std::string Workload::Register() {
   std::snprintf(registration_no, sizeof(registration_no), "%d%06u%06llu", options_.year,
                 options_.home_regions[0], (unsigned long long)(contracts_made_ % 1000000));
 
-  nlohmann::ordered_json json;
-  json["event"] = "ContractRegistered";
-  json["contract_id"] = contract.id;
-  json["registration_no"] = registration_no;
-  json["type"] = type.type;
-  if (!type.subtypes.empty()) json["subtype"] = type.subtypes[rng_() % type.subtypes.size()];
-  json["title"] = kTitles[rng_() % std::size(kTitles)];
-  json["field"] = kFields[Pick(rng_, kFieldWeights)];
-  json["seller"] = PartyJson(kSellers[Pick(rng_, kSellerWeights)], rng_, seller_region);
-  json["buyer"] = PartyJson(kBuyers[Pick(rng_, kBuyerWeights)], rng_, buyer_region);
-  json["contract_amount"] = FormatYuan(contract.contract_fen);
-  json["tech_amount"] = FormatYuan(tech_fen);
-  json["signed_on"] = FormatDate(contract.signed_on);
+  Registration r{.contract_id = contract.id,
+                 .registration_no = registration_no,
+                 .type = type.type,
+                 .subtype = nullptr,
+                 .seller = nullptr,
+                 .seller_region = seller_region,
+                 .buyer = nullptr,
+                 .buyer_region = buyer_region,
+                 .contract_fen = contract.contract_fen,
+                 .tech_fen = tech_fen,
+                 .signed_on = FormatDate(contract.signed_on),
+                 .matchmaking_id = {}};
+  // One draw per statement: the order of draws is what the seed fixes.
+  if (!type.subtypes.empty()) r.subtype = type.subtypes[rng_() % type.subtypes.size()];
+  r.seller = &kSellers[Pick(rng_, kSellerWeights)];
+  r.buyer = &kBuyers[Pick(rng_, kBuyerWeights)];
+  nlohmann::ordered_json json = RegistrationJson(r, rng_);
   json["request_id"] = RequestId();
   contracts_.push_back(std::move(contract));
   return json.dump();
