@@ -83,16 +83,11 @@ std::string MatchmakingKey(uint32_t origin_id, std::string_view matchmaking_id) 
 StatusOr<std::string> StateOverlay::Read(const std::string& key) const {
   auto it = pending_.find(key);
   if (it != pending_.end()) return it->second;
-  if (store_ == nullptr) return Status::NotFound("contracts: no row");
-  return store_->Get(Column::kContracts, key);
+  if (rows_ == nullptr) return Status::NotFound("contracts: no row");
+  return rows_->Get(Column::kContracts, key);
 }
 
-void StateOverlay::Apply(const Effect& effect, rocksdb::WriteBatch* batch) {
-  if (batch != nullptr) {
-    batch->Put(store_->handle(Column::kContracts), effect.key, effect.value).PermitUncheckedError();
-  }
-  pending_[effect.key] = effect.value;
-}
+void StateOverlay::Apply(const Effect& effect) { pending_[effect.key] = effect.value; }
 
 StatusOr<ContractState> StateOverlay::LiveContract(std::string_view contract_id,
                                                    std::string* key) const {

@@ -19,17 +19,13 @@
 
 #include "ledger/status.h"
 
-namespace rocksdb {
-class WriteBatch;
-}
-
 namespace ledger {
 
 namespace fb {
 struct Entry;
 enum class Event : uint8_t;
 }  // namespace fb
-class Store;
+class RowReader;
 
 enum class ContractStatus : uint8_t { kLive = 1, kTerminated = 2 };
 
@@ -76,17 +72,18 @@ struct Effect {
 // Reads state through the rows not yet committed in the current batch.
 class StateOverlay {
  public:
-  // `store` may be null: the overlay then starts from empty state and keeps
+  // `rows` may be null: the overlay then starts from empty state and keeps
   // everything in memory (rebuilding views from the log).
-  StateOverlay(const Store* store, uint32_t origin_id) : store_(store), origin_id_(origin_id) {}
+  StateOverlay(const RowReader* rows, uint32_t origin_id) : rows_(rows), origin_id_(origin_id) {}
 
   // Checks `entry` (already statelessly valid, to be appended at `index`)
   // against the state so far and returns its effect, changing nothing. The
   // error message names the field.
   StatusOr<Effect> Check(const fb::Entry& entry, uint64_t index) const;
 
-  // Records an effect from Check in the overlay and, unless null, in `batch`.
-  void Apply(const Effect& effect, rocksdb::WriteBatch* batch);
+  // Records an effect from Check in the overlay (the caller writes
+  // effect.key -> effect.value to the contracts column family).
+  void Apply(const Effect& effect);
 
  private:
   // NotFound when absent in both the overlay and the store.
@@ -98,7 +95,7 @@ class StateOverlay {
   StatusOr<Effect> Pay(const fb::Entry& entry) const;
   StatusOr<Effect> UniqueId(std::string key, std::string_view field, uint64_t index) const;
 
-  const Store* store_;
+  const RowReader* rows_;
   uint32_t origin_id_;
   std::unordered_map<std::string, std::string> pending_;
 };

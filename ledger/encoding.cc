@@ -127,12 +127,17 @@ StatusOr<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+// One append instead of one push_back per byte: keys are built per entry.
 void PutBigEndian64(std::string* out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
+  char bytes[8];
+  for (int i = 7; i >= 0; --i, value >>= 8) bytes[i] = static_cast<char>(value);
+  out->append(bytes, 8);
 }
 
 void PutBigEndian32(std::string* out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
+  char bytes[4];
+  for (int i = 3; i >= 0; --i, value >>= 8) bytes[i] = static_cast<char>(value);
+  out->append(bytes, 4);
 }
 
 uint64_t GetBigEndian64(std::string_view bytes) {

@@ -16,9 +16,15 @@ inline constexpr uint64_t kEntriesPerCheckpointMax = 4096;
 inline constexpr size_t kBytesPerCheckpointMax = 4u << 20;
 
 // One commit batch: bounded so that one WriteBatch stays well inside the
-// memtable (64 MiB) and the callers of the next batch do not wait long.
-inline constexpr size_t kBatchEntriesMax = 16384;
+// memtable and so that the applier can write one batch while the writer
+// builds the next: a large call is committed as a pipeline of batches, and
+// its last batch (whose write and sync the caller waits for) stays short.
+inline constexpr size_t kBatchEntriesMax = 512;
 inline constexpr size_t kBatchBytesMax = 32u << 20;
+
+// One partner chunk (a run of a partner's log ending at a size it signed),
+// which the writer commits as one batch.
+inline constexpr size_t kChunkEntriesMax = 16384;
 
 // Entries waiting for the writer. Callers block past this (backpressure)
 // instead of growing memory without bound.

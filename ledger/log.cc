@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <cassert>
@@ -68,6 +69,7 @@ StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, const LogOption
   LEDGER_RETURN_IF_ERROR(log->Load(dir, options));
   if (!options.read_only) {
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+    log->applier_ = std::thread([raw = log.get()] { raw->ApplyLoop(); });
     log->syncer_ = std::thread([raw = log.get()] { raw->SyncLoop(); });
   }
   return log;
@@ -122,6 +124,7 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   cosigner_ = std::make_unique<CosignatureSigner>(origin_, key);
   signer_ = std::make_unique<NoteSigner>(origin_, std::move(key));
   written_views_ = durable_views_;  // shares the pages
+  unapplied_ = std::make_unique<UnappliedRows>(store_.get());
   // What recovery replayed from the WAL counts as durable from here on.
   LEDGER_RETURN_IF_ERROR(store_->SyncWal());
   StoreSubtrees subtrees(store_.get(), local_origin_id_);
@@ -144,6 +147,12 @@ Log::~Log() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       writer_done_ = true;
+    }
+    apply_cv_.notify_all();
+    applier_.join();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      applier_done_ = true;
     }
     sync_cv_.notify_all();
     syncer_.join();
@@ -168,6 +177,7 @@ std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
                          std::make_move_iterator(entries.begin() + end));
     piece.prechecked.reserve(piece.entries.size());
     for (const std::string& bytes : piece.entries) piece.prechecked.push_back(Precheck(bytes));
+    Prefetch(&piece);
     std::unique_lock<std::mutex> lock(mutex_);
     // Backpressure: wait for room unless the queue is empty (a piece larger
     // than the bound must still make progress).
@@ -195,6 +205,7 @@ std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
 }
 
 void Log::WriterLoop() {
+  pthread_setname_np(pthread_self(), "ledger-writer");
   for (;;) {
     std::vector<Request*> batch;
     {
@@ -219,27 +230,79 @@ void Log::WriterLoop() {
         batch.front()->replica ? ProcessReplica(batch.front()) : ProcessBatch(std::move(batch));
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      syncing_.push_back(std::move(written));
+      applying_.push_back(std::move(written));
     }
-    sync_cv_.notify_one();
+    apply_cv_.notify_one();
   }
 }
 
-void Log::SyncLoop() {
+Log::Written::Written() = default;
+Log::Written::Written(Written&&) noexcept = default;
+Log::Written::~Written() = default;
+
+void Log::HandOver(Written& written, rocksdb::WriteBatch&& batch) {
+  written.batch = std::make_unique<rocksdb::WriteBatch>(std::move(batch));
+  written.batch_no = next_batch_no_++;
+  unapplied_->Record(written.batch_no, *written.batch);
+}
+
+void Log::WriteOne(Written& written) {
+  if (!written.batch || !written.status.ok()) return;
+  // The writer built this batch on the ones before it: after a failed
+  // write none of them may follow.
+  if (stopped_.load(std::memory_order_acquire)) {
+    written.status = Status::Unavailable("not written: an earlier write or WAL sync failed");
+  } else {
+    written.status = store_->Write(written.batch.get(), /*sync=*/false);
+    if (written.status.ok()) {
+      written.wrote = true;
+      applied_batch_no_.store(written.batch_no, std::memory_order_release);
+    } else {
+      stopped_.store(true, std::memory_order_release);
+    }
+  }
+  written.batch.reset();
+}
+
+void Log::ApplyLoop() {
+  pthread_setname_np(pthread_self(), "ledger-apply");
   for (;;) {
     std::deque<Written> batches;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      sync_cv_.wait(lock, [&] { return writer_done_ || !syncing_.empty(); });
-      if (syncing_.empty()) return;  // the writer has stopped and all is synced
+      apply_cv_.wait(lock, [&] { return writer_done_ || !applying_.empty(); });
+      if (applying_.empty()) return;  // the writer has stopped and all is written
+      batches.swap(applying_);
+    }
+    // In the order the writer built them; each goes to the syncer as soon
+    // as it is written, so one batch's fsync overlaps the next one's write.
+    for (Written& written : batches) {
+      WriteOne(written);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        syncing_.push_back(std::move(written));
+      }
+      sync_cv_.notify_one();
+    }
+  }
+}
+
+void Log::SyncLoop() {
+  pthread_setname_np(pthread_self(), "ledger-sync");
+  for (;;) {
+    std::deque<Written> batches;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      sync_cv_.wait(lock, [&] { return applier_done_ || !syncing_.empty(); });
+      if (syncing_.empty()) return;  // the applier has stopped and all is synced
       batches.swap(syncing_);
     }
-    // One fsync covers every batch written so far, in order: a batch that
+    // One fsync for every batch written so far, in order: a batch that
     // survives a crash implies all before it survive too.
     bool wrote = false;
     for (const Written& written : batches) wrote |= written.wrote;
     Status synced = wrote ? store_->SyncWal() : Status::Ok();
-    if (!synced.ok()) sync_failed_.store(true, std::memory_order_release);
+    if (!synced.ok()) stopped_.store(true, std::memory_order_release);
     for (Written& written : batches) Complete(written, synced);
     std::function<void(uint32_t, uint64_t)> listener;
     // Partner chunks belong to no waiting caller; an Append's requests may
@@ -280,8 +343,11 @@ void Log::SyncLoop() {
 void Log::Complete(Written& written, const Status& synced) {
   Status failure = written.status;
   if (failure.ok() && written.wrote) failure = synced;
-  if (failure.ok() && sync_failed_.load(std::memory_order_acquire) && written.wrote) {
-    failure = Status::Unavailable("an earlier WAL sync failed");
+  // A batch that wrote nothing (only duplicates or refusals) reports the
+  // size after the batches before it; once the log stopped, that size may
+  // not be durable.
+  if (failure.ok() && !written.wrote && stopped_.load(std::memory_order_acquire)) {
+    failure = Status::Unavailable("an earlier write or WAL sync failed");
   }
   for (Request* request : written.requests) {
     if (request->replica && request->replica->status.ok()) request->replica->status = failure;

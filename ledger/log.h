@@ -3,11 +3,14 @@
 // The node's own market (the local origin) is appended to through one writer
 // thread with group commit: callers enqueue entries and wait; the writer
 // drains the queue, validates each entry, hashes it into the Merkle tree and
-// writes one WriteBatch (entries, subtree hashes, contract state, request ids,
-// head, checkpoints). A second thread syncs the WAL once for every batch
-// written since its last sync and only then completes their callers, while
-// the writer already builds the next batch. Readers see a batch only once it
-// is durable: size() moves after the sync.
+// builds one WriteBatch (entries, subtree hashes, contract state, request ids,
+// head, checkpoints). A second thread, the applier, writes the batches to
+// RocksDB in order; a third, the syncer, syncs the WAL once for every batch
+// written since its last sync and only then completes their callers. So one
+// batch is synced while the next is written and a third is built (reading
+// the rows of batches not written yet, unapplied_rows.h). Callers read ahead
+// the rows their entries look up, so the writer seldom waits on RocksDB.
+// Readers see a batch only once it is durable: size() moves after the sync.
 // A checkpoint is signed for every batch and at least every
 // limits::kEntriesPerCheckpointMax entries inside one, so every stored size is
 // a signed size.
@@ -40,11 +43,13 @@
 #include "ledger/origins.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
+#include "ledger/unapplied_rows.h"
 #include "ledger/views.h"
 
 namespace rocksdb {
 class Env;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace ledger {
 
@@ -291,25 +296,38 @@ class Log {
     // hashing need no shared state, so they run in parallel): per entry,
     // its leaf hash if it passed, or why it failed.
     std::vector<StatusOr<Hash>> prechecked;
+    // The rows the entries look up, read by the caller's thread too.
+    PrefetchedRows prefetched;
     std::vector<StatusOr<Receipt>> results;
     bool done = false;
     // Set for a partner's chunk, which the writer commits alone; the
     // syncer then calls its `done` and deletes the request.
     std::unique_ptr<ReplicaWork> replica;
   };
-  // A batch the writer is done with, waiting for the WAL sync.
+  // A batch the writer is done with, waiting for the applier to write it
+  // and the syncer to sync the WAL.
   struct Written {
+    Written();
+    Written(Written&&) noexcept;
+    ~Written();
     std::vector<Request*> requests;
     uint32_t origin_id = 0;  // whose log the batch extends
     uint64_t size = 0;       // the log size once it is durable
-    bool wrote = false;
-    Status status;  // why the batch as a whole failed
+    // What to write (null when nothing is), and its number for
+    // UnappliedRows.
+    std::unique_ptr<rocksdb::WriteBatch> batch;
+    uint64_t batch_no = 0;
+    bool wrote = false;  // the applier wrote it
+    Status status;       // why the batch as a whole failed
     // The view rows the batch changed, for the readers' copy.
     ViewChanges view_changes;
   };
   Log() = default;
   Status Load(const std::string& dir, const LogOptions& options);
   void WriterLoop();
+  // On the caller's thread: reads the rows the writer will look up for the
+  // request into request->prefetched.
+  void Prefetch(Request* request) const;
   Written ProcessBatch(std::vector<Request*> requests);
   Written ProcessReplica(Request* request);
   // Why the writer must refuse every batch now, or OK.
@@ -317,7 +335,13 @@ class Log {
   // The in-memory origin table from the origins column family.
   Status LoadOrigins();
   Status RecordEquivocation(uint32_t origin_id, const std::string& theirs, uint64_t size);
+  void ApplyLoop();
   void SyncLoop();
+  // Writes the batch to RocksDB (unless the log has stopped) and sets
+  // written.wrote or written.status.
+  void WriteOne(Written& written);
+  // Readies a finished batch for the applier: records its read-back rows.
+  void HandOver(Written& written, rocksdb::WriteBatch&& batch);
   // Gives each of the batch's accepted entries its final result.
   void Complete(Written& written, const Status& synced);
   // REQUIRES: views_mutex_ held (shared is enough).
@@ -357,9 +381,15 @@ class Log {
   uint64_t written_size_ = 0;
   ViewPageMap written_views_;
   std::map<uint32_t, ReplicaCursor> cursors_;
-  // Set by the syncer when a WAL sync failed: what was written since may be
-  // lost, so the log refuses further appends until it is reopened.
-  std::atomic<bool> sync_failed_{false};
+  // Rows of batches handed to the applier and not yet written by it.
+  std::unique_ptr<UnappliedRows> unapplied_;
+  uint64_t next_batch_no_ = 1;
+  // The number of the last batch the applier wrote to RocksDB.
+  std::atomic<uint64_t> applied_batch_no_{0};
+  // Set by the applier or syncer when a write or a WAL sync failed: what was written
+  // since may be lost, and the writer's later batches build on it, so the
+  // log refuses further appends until it is reopened.
+  std::atomic<bool> stopped_{false};
 
   mutable std::shared_mutex origins_mutex_;
   std::map<uint32_t, OriginState> origins_;
@@ -383,13 +413,17 @@ class Log {
   std::mutex mutex_;
   std::condition_variable queue_cv_;  // writer waits for work
   std::condition_variable done_cv_;   // callers wait for results and space
+  std::condition_variable apply_cv_;  // applier waits for built batches
   std::condition_variable sync_cv_;   // syncer waits for written batches
   std::deque<Request*> queue_;
-  std::deque<Written> syncing_;
+  std::deque<Written> applying_;  // built, to be written
+  std::deque<Written> syncing_;   // written, to be synced
   size_t queued_entries_ = 0;
   bool stopping_ = false;
   bool writer_done_ = false;
+  bool applier_done_ = false;
   std::thread writer_;
+  std::thread applier_;
   std::thread syncer_;
 };
 

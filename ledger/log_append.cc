@@ -1,5 +1,5 @@
-// The writer thread's half of Log: turning a drained queue into one durable,
-// signed WriteBatch.
+// The writer thread's half of Log: turning a drained queue into one signed
+// WriteBatch for the applier to write and the syncer to make durable.
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -22,21 +22,26 @@ namespace {
 class BatchBuilder {
  public:
   // `local`: the node's own log, whose request ids are kept for idempotency.
-  BatchBuilder(const Store* store, uint32_t origin_id, std::string market, bool local,
-               bool with_views, const ViewPageMap* views, const Frontier& frontier, uint64_t size)
+  // `unapplied`: what earlier batches wrote that is not in the store yet.
+  BatchBuilder(const Store* store, const UnappliedRows* unapplied, uint32_t origin_id,
+               std::string market, bool local, bool with_views, const ViewPageMap* views,
+               const Frontier& frontier, uint64_t size)
       : store_(store),
+        rows_(store, unapplied),
         local_(local),
         with_views_(with_views),
         origin_id_(origin_id),
         market_(std::move(market)),
-        overlay_(store, origin_id),
+        overlay_(&rows_, origin_id),
         views_(views),
-        tiles_(store, origin_id),
+        tiles_(&rows_, store->handle(Column::kHashes), origin_id),
         frontier_(frontier),
         size_(size) {}
 
   // REQUIRES: Precheck(bytes) returned leaf_hash.
   StatusOr<Receipt> Add(const std::string& bytes, const Hash& leaf_hash);
+  // The rows read ahead for the entries added next; null for none.
+  void UsePrefetched(const PrefetchedRows* prefetched) { rows_.set_prefetched(prefetched); }
 
   // Completes the batch with the hash tiles and view rows; call once, before
   // writing it.
@@ -65,6 +70,7 @@ class BatchBuilder {
   StatusOr<Receipt> EarlierReceipt(const std::string& request_id) const;
 
   const Store* store_;
+  LayeredRows rows_;
   bool local_;
   bool with_views_;
   uint32_t origin_id_;
@@ -95,10 +101,10 @@ StatusOr<Receipt> BatchBuilder::EarlierReceipt(const std::string& request_id) co
   auto it = batch_requests_.find(request_id);
   if (it != batch_requests_.end()) return it->second;
   Receipt receipt;
-  LEDGER_ASSIGN_OR_RETURN(std::string row, store_->Get(Column::kRequests, request_id));
+  LEDGER_ASSIGN_OR_RETURN(std::string row, rows_.Get(Column::kRequests, request_id));
   LEDGER_ASSIGN_OR_RETURN(receipt.index, DecodeRequestRow(row));
   LEDGER_ASSIGN_OR_RETURN(receipt.leaf_hash,
-                          StoreSubtrees(store_, origin_id_).Subtree(0, receipt.index));
+                          StoreSubtrees(&rows_, origin_id_).Subtree(0, receipt.index));
   return receipt;
 }
 
@@ -117,7 +123,8 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
 
   LEDGER_ASSIGN_OR_RETURN(Effect effect, overlay_.Check(*entry, size_));
   if (with_views_) LEDGER_RETURN_IF_ERROR(views_.Add(market_, effect));
-  overlay_.Apply(effect, &batch_);
+  overlay_.Apply(effect);
+  batch_.Put(store_->handle(Column::kContracts), effect.key, effect.value).PermitUncheckedError();
   Receipt receipt;
   receipt.index = size_;
   receipt.leaf_hash = leaf_hash;
@@ -148,9 +155,9 @@ StatusOr<Receipt> BatchBuilder::Add(const std::string& bytes, const Hash& leaf_h
 }  // namespace
 
 Status Log::Refusal() const {
-  if (sync_failed_.load(std::memory_order_acquire)) {
+  if (stopped_.load(std::memory_order_acquire)) {
     return Status::Unavailable(
-        "log stopped after a failed WAL sync; reopen it to recover what is durable");
+        "log stopped after a failed write or WAL sync; reopen it to recover what is durable");
   }
   if (views_damaged_.load(std::memory_order_acquire)) {
     return Status::FailedPrecondition(
@@ -170,6 +177,21 @@ StatusOr<Hash> Precheck(const std::string& bytes) {
   return LeafHash(bytes);
 }
 
+void Log::Prefetch(Request* request) const {
+  PrefetchedRows& rows = request->prefetched;
+  rows = PrefetchedRows(store_.get());
+  rows.read_after = applied_batch_no_.load(std::memory_order_acquire);
+  StateOverlay probe(&rows, local_origin_id_);
+  for (size_t i = 0; i < request->entries.size(); ++i) {
+    if (!request->prechecked[i].ok()) continue;
+    const fb::Entry* entry = fb::GetEntry(request->entries[i].data());
+    // Only the reads matter here; the writer checks again, in log order.
+    rows.Get(Column::kRequests, RequestId(*entry)).status().IgnoreError();
+    probe.Check(*entry, 0).status().IgnoreError();
+  }
+  rows.Fetch();
+}
+
 Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   Written written;
   written.requests = std::move(requests);
@@ -182,8 +204,16 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
     }
     return written;
   }
-  BatchBuilder builder(store_.get(), local_origin_id_, market_id_, /*local=*/true,
-                       !benchmark_without_views_, &written_views_, frontier_, written_size_);
+  // Rows of batches written since a request's rows were read ahead stay
+  // held, so that the read-ahead rows and the held ones give today's rows.
+  uint64_t forget = applied_batch_no_.load(std::memory_order_acquire);
+  for (const Request* request : written.requests) {
+    forget = std::min(forget, request->prefetched.read_after);
+  }
+  unapplied_->Forget(forget);
+  BatchBuilder builder(store_.get(), unapplied_.get(), local_origin_id_, market_id_,
+                       /*local=*/true, !benchmark_without_views_, &written_views_, frontier_,
+                       written_size_);
   uint64_t signed_size = last_checkpoint_size_;
   size_t unsigned_bytes = 0;
   std::vector<Receipt*> unsigned_receipts;
@@ -199,6 +229,10 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   };
 
   for (Request* request : written.requests) {
+    // Read-ahead rows are usable only while every batch written after they
+    // were read is still held.
+    bool prefetched = request->prefetched.read_after >= unapplied_->forgotten_through();
+    builder.UsePrefetched(prefetched ? &request->prefetched : nullptr);
     request->results.reserve(request->entries.size());
     for (size_t i = 0; i < request->entries.size(); ++i) {
       const StatusOr<Hash>& prechecked = request->prechecked[i];
@@ -226,11 +260,9 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
       ->Put(store_->handle(Column::kOrigins), HeadKey(local_origin_id_),
             HeadValue(builder.size(), root))
       .PermitUncheckedError();
-  // Not synced here: the syncer makes this batch durable (together with any
-  // written after it) before anyone learns of it.
-  written.status = store_->Write(builder.Finish(), /*sync=*/false);
-  if (!written.status.ok()) return written;
-  written.wrote = true;
+  // Not written here: the applier writes this batch and the syncer makes it
+  // durable (together with any written after it) before anyone learns of it.
+  HandOver(written, std::move(*builder.Finish()));
   uint64_t appended = builder.size() - written_size_;
   metrics_.entries_appended.fetch_add(appended, std::memory_order_relaxed);
   metrics_.batch_entries.Observe(static_cast<double>(appended));
@@ -254,7 +286,7 @@ Log::Written Log::ProcessReplica(Request* request) {
   written.origin_id = work.origin_id;
   auto refuse = [&](Status status) {
     work.status = status;
-    return written;
+    return std::move(written);
   };
   if (Status refusal = Refusal(); !refusal.ok()) return refuse(refusal);
   {
@@ -286,8 +318,10 @@ Log::Written Log::ProcessReplica(Request* request) {
                                      " but the log is held up to " + std::to_string(at.size)));
   }
 
-  BatchBuilder builder(store_.get(), work.origin_id, work.market, /*local=*/false,
-                       !benchmark_without_views_, &written_views_, at.frontier, at.size);
+  unapplied_->Forget(applied_batch_no_.load(std::memory_order_acquire));
+  BatchBuilder builder(store_.get(), unapplied_.get(), work.origin_id, work.market,
+                       /*local=*/false, !benchmark_without_views_, &written_views_, at.frontier,
+                       at.size);
   // Rows of entries we hold already are rewritten with the same bytes (or
   // the root check below discards the whole batch).
   builder.AdoptEntryRows(std::move(work.entry_rows));
@@ -311,9 +345,7 @@ Log::Written Log::ProcessReplica(Request* request) {
       .PermitUncheckedError();
   batch->Put(store_->handle(Column::kOrigins), HeadKey(work.origin_id), HeadValue(work.end, root))
       .PermitUncheckedError();
-  work.status = store_->Write(builder.Finish(), /*sync=*/false);
-  if (!work.status.ok()) return written;
-  written.wrote = true;
+  HandOver(written, std::move(*builder.Finish()));
   metrics_.AddReplicated(work.origin_id, work.end - at.size);
   metrics_.batch_entries.Observe(static_cast<double>(work.end - at.size));
   ApplyViewChanges(builder.view_changes(), &written_views_);

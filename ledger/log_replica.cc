@@ -360,7 +360,7 @@ void Log::Replicate(ReplicaChunk chunk, ReplicaDone done) {
   StatusOr<ObservedCheckpoint> observed = ObserveCheckpoint(chunk.checkpoint);
   if (!observed.ok()) return done(observed.status());
   uint64_t count = chunk.entries.size();
-  if (observed->checkpoint.size != chunk.from + count || count > limits::kBatchEntriesMax) {
+  if (observed->checkpoint.size != chunk.from + count || count > limits::kChunkEntriesMax) {
     return done(Status::DataLoss("chunk of " + std::to_string(count) + " entries from " +
                                  std::to_string(chunk.from) + " does not end at its checkpoint (" +
                                  std::to_string(observed->checkpoint.size) + ")"));

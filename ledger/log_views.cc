@@ -107,7 +107,7 @@ StatusOr<Log::RebuildReport> Log::RebuildViews() {
         return Status::DataLoss(where + "breaks a rule: " + effect.status().message());
       Status added = views.Add(origin.market, *effect);
       if (!added.ok()) return added.WithContext(where);
-      state.Apply(*effect, nullptr);
+      state.Apply(*effect);
       ++report.entries;
     }
   }

@@ -52,9 +52,10 @@ class Histogram {
 };
 
 // Entries per committed writer batch: from a single append to a full batch
-// (limits::kBatchEntriesMax).
+// of appends (limits::kBatchEntriesMax) or a partner's chunk
+// (limits::kChunkEntriesMax).
 inline constexpr std::array<double, 8> kBatchEntriesBounds = {1, 4, 16, 64, 256, 1024, 4096, 16384};
-static_assert(kBatchEntriesBounds.back() >= limits::kBatchEntriesMax);
+static_assert(kBatchEntriesBounds.back() >= limits::kChunkEntriesMax);
 
 struct LogMetrics {
   // Entries of the node's own log accepted and written (duplicates of an

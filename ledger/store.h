@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/encoding.h"
 #include "ledger/status.h"
@@ -63,12 +64,20 @@ struct StoreOptions {
   rocksdb::Env* env = nullptr;
 };
 
-class Store {
+// Point reads of rows: the Store itself, or a layer in front of it.
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  // NotFound when absent.
+  virtual StatusOr<std::string> Get(Column column, std::string_view key) const = 0;
+};
+
+class Store : public RowReader {
  public:
   // Opens (or, with create_if_missing, creates) the database at `path`.
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                const StoreOptions& options);
-  ~Store();
+  ~Store() override;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -77,7 +86,11 @@ class Store {
   bool read_only() const { return read_only_; }
 
   // Point read; NotFound when absent.
-  StatusOr<std::string> Get(Column column, std::string_view key) const;
+  StatusOr<std::string> Get(Column column, std::string_view key) const override;
+  // Point reads of many keys in one call (cheaper per key than Get); the
+  // results in the order of `keys`, which must be sorted.
+  std::vector<StatusOr<std::string>> MultiGet(Column column,
+                                              const std::vector<std::string>& keys) const;
   // Applies the batch atomically; with sync, returns only once it is in the
   // synced WAL (acknowledged = durable).
   Status Write(rocksdb::WriteBatch* batch, bool sync);

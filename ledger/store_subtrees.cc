@@ -15,7 +15,7 @@ std::string HashTileKey(uint32_t origin_id, uint32_t level, uint64_t tile) {
 
 StatusOr<Hash> StoreSubtrees::Subtree(uint32_t level, uint64_t index) const {
   StatusOr<std::string> tile =
-      store_->Get(Column::kHashes, HashTileKey(origin_id_, level, index / kTileWidth));
+      rows_->Get(Column::kHashes, HashTileKey(origin_id_, level, index / kTileWidth));
   if (!tile.ok()) return tile.status();
   if (tile->empty() || tile->size() % 32 != 0 || tile->size() > kTileWidth * 32) {
     return Status::DataLoss("hash tile level " + std::to_string(level) + " tile " +
@@ -36,7 +36,7 @@ Status TileWriter::Add(uint32_t level, uint64_t index, const Hash& hash) {
     std::string bytes;
     if (index % kTileWidth != 0) {
       LEDGER_ASSIGN_OR_RETURN(
-          bytes, store_->Get(Column::kHashes, HashTileKey(origin_id_, level, key.second)));
+          bytes, rows_->Get(Column::kHashes, HashTileKey(origin_id_, level, key.second)));
     }
     it = tiles_.emplace(key, std::move(bytes)).first;
     it->second.reserve(kTileWidth * 32);
@@ -52,9 +52,8 @@ Status TileWriter::Add(uint32_t level, uint64_t index, const Hash& hash) {
 }
 
 void TileWriter::Flush(rocksdb::WriteBatch* batch) {
-  auto* hashes = store_->handle(Column::kHashes);
   for (const auto& [key, bytes] : tiles_) {
-    batch->Put(hashes, HashTileKey(origin_id_, key.first, key.second), bytes)
+    batch->Put(hashes_, HashTileKey(origin_id_, key.first, key.second), bytes)
         .PermitUncheckedError();
   }
   tiles_.clear();

@@ -16,8 +16,9 @@
 #include "ledger/store.h"
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 class WriteBatch;
-}
+}  // namespace rocksdb
 
 namespace ledger {
 
@@ -28,14 +29,14 @@ std::string HashTileKey(uint32_t origin_id, uint32_t level, uint64_t tile);
 // Reads subtree hashes. Thread-safe (reads only).
 class StoreSubtrees : public SubtreeSource {
  public:
-  // REQUIRES: store outlives this object.
-  StoreSubtrees(const Store* store, uint32_t origin_id) : store_(store), origin_id_(origin_id) {}
+  // REQUIRES: rows outlives this object.
+  StoreSubtrees(const RowReader* rows, uint32_t origin_id) : rows_(rows), origin_id_(origin_id) {}
 
   // NotFound when the subtree is not stored (not complete yet).
   StatusOr<Hash> Subtree(uint32_t level, uint64_t index) const override;
 
  private:
-  const Store* store_;
+  const RowReader* rows_;
   uint32_t origin_id_;
 };
 
@@ -43,7 +44,9 @@ class StoreSubtrees : public SubtreeSource {
 // writes each tile it touched once. Belongs to the writer thread.
 class TileWriter {
  public:
-  TileWriter(const Store* store, uint32_t origin_id) : store_(store), origin_id_(origin_id) {}
+  // Reads the tiles it extends from `rows`; writes them to `hashes`.
+  TileWriter(const RowReader* rows, rocksdb::ColumnFamilyHandle* hashes, uint32_t origin_id)
+      : rows_(rows), hashes_(hashes), origin_id_(origin_id) {}
 
   // REQUIRES: `index` is the next hash of `level` (one after the last stored
   // or added one).
@@ -53,7 +56,8 @@ class TileWriter {
   void Flush(rocksdb::WriteBatch* batch);
 
  private:
-  const Store* store_;
+  const RowReader* rows_;
+  rocksdb::ColumnFamilyHandle* hashes_;
   uint32_t origin_id_;
   // (level, tile) -> the tile's bytes so far.
   std::map<std::pair<uint32_t, uint64_t>, std::string> tiles_;

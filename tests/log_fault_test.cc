@@ -88,7 +88,7 @@ TEST(LogFaultTest, FailedWalSyncAcknowledgesNothingAndStopsAppends) {
     EXPECT_EQ(*(*log)->LatestCheckpoint(), checkpoint_before);
     auto refused = (*log)->Append(Entries("AFTER-", 1));
     ASSERT_FALSE(refused[0].ok());
-    EXPECT_NE(refused[0].status().message().find("failed WAL sync"), std::string::npos)
+    EXPECT_NE(refused[0].status().message().find("failed write or WAL sync"), std::string::npos)
         << refused[0].status().ToString();
   }
   // Reopened on the ordinary file system: the ten receipts are there, and

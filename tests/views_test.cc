@@ -1211,7 +1211,7 @@ std::map<std::string, std::string> Fold(const std::vector<Stream>& streams,
     if (!effect.ok()) return {};
     Status added = accumulator.Add(streams[which].market, *effect);
     EXPECT_TRUE(added.ok()) << added.ToString();
-    overlays[which].Apply(*effect, nullptr);
+    overlays[which].Apply(*effect);
     ++next[which];
   }
   std::map<std::string, std::string> rows = accumulator.EncodedRows();

@@ -1,5 +1,7 @@
 #include "tools/bench_common.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -93,6 +95,7 @@ double AppendAll(Log* log, const std::vector<std::string>& entries, int callers)
   std::vector<std::thread> threads;
   for (int c = 0; c < callers; ++c) {
     threads.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "bench-caller");
       for (size_t i; (i = next.fetch_add(kPerCall)) < entries.size();) {
         std::vector<std::string> call(entries.begin() + i,
                                       entries.begin() + std::min(entries.size(), i + kPerCall));
