@@ -164,15 +164,23 @@ std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
   assert(entries.size() <= limits::kAppendCallEntriesMax);
   // A large call goes to the writer in pieces, each as soon as it is
   // prechecked, so the writer commits one piece while this thread checks the
-  // next. Pieces are committed in order.
+  // next. Pieces are committed in order. The first is a quarter of the
+  // others, so that the writer starts early.
   size_t count = entries.size();
   size_t piece_size =
       append_piece_entries_ == 0 ? std::max<size_t>(count, 1) : append_piece_entries_;
-  std::vector<Request> pieces((count + piece_size - 1) / piece_size);
+  std::vector<size_t> ends;
+  for (size_t end = 0; end < count;) {
+    size_t size = ends.empty() && count > piece_size ? std::max<size_t>(piece_size / 4, 1)
+                                                     : piece_size;
+    end = std::min(count, end + size);
+    ends.push_back(end);
+  }
+  std::vector<Request> pieces(ends.size());
   for (size_t p = 0; p < pieces.size(); ++p) {
     Request& piece = pieces[p];
-    size_t begin = p * piece_size;
-    size_t end = std::min(count, begin + piece_size);
+    size_t begin = p == 0 ? 0 : ends[p - 1];
+    size_t end = ends[p];
     piece.entries.assign(std::make_move_iterator(entries.begin() + begin),
                          std::make_move_iterator(entries.begin() + end));
     piece.prechecked.reserve(piece.entries.size());

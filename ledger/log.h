@@ -111,9 +111,10 @@ StatusOr<Hash> Precheck(const std::string& entry_bytes);
 
 struct LogOptions {
   bool read_only = false;
-  // Append hands a call to the writer in pieces of this many entries, each
-  // as soon as it is prechecked, so checking and committing overlap. 0 hands
-  // over the whole call at once (one batch, unless others are queued).
+  // Append hands a call to the writer in pieces of this many entries (the
+  // first a quarter of it), each as soon as it is prechecked, so checking
+  // and committing overlap. 0 hands over the whole call at once (one batch,
+  // unless others are queued).
   size_t append_piece_entries = 256;
   // Benchmark baseline only: appends leave the views untouched, so they no
   // longer agree with the log (`ledgerctl views rebuild` repairs them).

@@ -41,7 +41,7 @@ class BatchBuilder {
   // REQUIRES: Precheck(bytes) returned leaf_hash.
   StatusOr<Receipt> Add(const std::string& bytes, const Hash& leaf_hash);
   // The rows read ahead for the entries added next; null for none.
-  void UsePrefetched(const PrefetchedRows* prefetched) { rows_.set_prefetched(prefetched); }
+  void UsePrefetched(const PrefetchedRows* prefetched) { rows_.UsePrefetched(prefetched); }
 
   // Completes the batch with the hash tiles and view rows; call once, before
   // writing it.
@@ -229,10 +229,7 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   };
 
   for (Request* request : written.requests) {
-    // Read-ahead rows are usable only while every batch written after they
-    // were read is still held.
-    bool prefetched = request->prefetched.read_after >= unapplied_->forgotten_through();
-    builder.UsePrefetched(prefetched ? &request->prefetched : nullptr);
+    builder.UsePrefetched(&request->prefetched);
     request->results.reserve(request->entries.size());
     for (size_t i = 0; i < request->entries.size(); ++i) {
       const StatusOr<Hash>& prechecked = request->prechecked[i];

@@ -113,7 +113,8 @@ void PrefetchedRows::Fetch() {
     size_t kept = 0;
     for (size_t i = 0; i < reads.size(); ++i) {
       if (!rows[i].ok() && rows[i].status().code() != Status::Code::kNotFound) continue;
-      reads[kept].key = std::move(reads[i].key);
+      // (No self-move: it may empty the key.)
+      if (kept != i) reads[kept].key = std::move(reads[i].key);
       reads[kept].found = rows[i].ok();
       if (rows[i].ok()) reads[kept].value = std::move(*rows[i]);
       ++kept;
@@ -131,6 +132,12 @@ bool PrefetchedRows::Find(Column column, std::string_view key, StatusOr<std::str
   *row = it->found ? StatusOr<std::string>(it->value)
                    : StatusOr<std::string>(Status::NotFound("not found"));
   return true;
+}
+
+void LayeredRows::UsePrefetched(const PrefetchedRows* prefetched) {
+  bool current =
+      prefetched != nullptr && prefetched->read_after >= unapplied_->forgotten_through();
+  prefetched_ = current ? prefetched : nullptr;
 }
 
 StatusOr<std::string> LayeredRows::Get(Column column, std::string_view key) const {

@@ -99,8 +99,11 @@ class LayeredRows : public RowReader {
       : store_(store), unapplied_(unapplied) {}
 
   StatusOr<std::string> Get(Column column, std::string_view key) const override;
-  // Null: none. REQUIRES: prefetched outlives its use here.
-  void set_prefetched(const PrefetchedRows* prefetched) { prefetched_ = prefetched; }
+  // The read-ahead rows of the entries read next; null for none. They are
+  // used only while every batch written since they were read is still held
+  // (else a row they saw as absent or older could hide a newer one).
+  // REQUIRES: prefetched outlives its use here.
+  void UsePrefetched(const PrefetchedRows* prefetched);
 
  private:
   const Store* store_;

@@ -4,55 +4,15 @@
 // earlier receipt intact.
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
 
 #include <atomic>
 
 #include "ledger/log.h"
 #include "tests/test_util.h"
+#include "tests/wal_fault_fs.h"
 
 namespace ledger {
 namespace {
-
-// Fails Sync and Fsync of write-ahead-log files while `fail` is set.
-class FailingWalSyncFs : public rocksdb::FileSystemWrapper {
- public:
-  explicit FailingWalSyncFs(std::atomic<bool>* fail)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(fail) {}
-  const char* Name() const override { return "FailingWalSyncFs"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                    rocksdb::IODebugContext* debug) override {
-    rocksdb::IOStatus status = target()->NewWritableFile(name, options, file, debug);
-    if (status.ok() && name.ends_with(".log")) {
-      *file = std::make_unique<File>(std::move(*file), fail_);
-    }
-    return status;
-  }
-
- private:
-  class File : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::atomic<bool>* fail)
-        : FSWritableFileOwnerWrapper(std::move(file)), fail_(fail) {}
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* debug) override {
-      if (*fail_) return rocksdb::IOStatus::IOError("injected: WAL sync failed");
-      return FSWritableFileOwnerWrapper::Sync(options, debug);
-    }
-    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
-                            rocksdb::IODebugContext* debug) override {
-      if (*fail_) return rocksdb::IOStatus::IOError("injected: WAL fsync failed");
-      return FSWritableFileOwnerWrapper::Fsync(options, debug);
-    }
-
-   private:
-    std::atomic<bool>* fail_;
-  };
-
-  std::atomic<bool>* fail_;
-};
 
 std::vector<std::string> Entries(const std::string& prefix, int count) {
   std::vector<std::string> entries;
@@ -66,7 +26,7 @@ TEST(LogFaultTest, FailedWalSyncAcknowledgesNothingAndStopsAppends) {
   test::TempDir dir;
   ASSERT_TRUE(Log::Init(dir.path(), "xining", "techmarket.cn/xining").ok());
   std::atomic<bool> fail{false};
-  auto fs = std::make_shared<FailingWalSyncFs>(&fail);
+  auto fs = std::make_shared<test::WalFaultFs>(test::WalFaults{.fail_sync = &fail});
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   std::string checkpoint_before;
   // Entry() gives each entry a fresh request id: keep the bytes to compare.

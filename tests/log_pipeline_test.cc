@@ -7,7 +7,6 @@
 // behind the writer, so these paths are taken on every batch.
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +15,7 @@
 #include "ledger/log.h"
 #include "ledger/totals.h"
 #include "tests/test_util.h"
+#include "tests/wal_fault_fs.h"
 
 namespace ledger {
 namespace {
@@ -25,53 +25,6 @@ using test::ContractJson;
 using test::Entry;
 using test::PaymentJson;
 using test::TerminateJson;
-
-// Appends to write-ahead-log files sleep `delay` first, or fail while
-// `fail` is set.
-class WalAppendFs : public rocksdb::FileSystemWrapper {
- public:
-  WalAppendFs(std::chrono::microseconds delay, std::atomic<bool>* fail)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), delay_(delay), fail_(fail) {}
-  const char* Name() const override { return "WalAppendFs"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                    rocksdb::IODebugContext* debug) override {
-    rocksdb::IOStatus status = target()->NewWritableFile(name, options, file, debug);
-    if (status.ok() && name.ends_with(".log")) {
-      *file = std::make_unique<File>(std::move(*file), delay_, fail_);
-    }
-    return status;
-  }
-
- private:
-  class File : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::chrono::microseconds delay,
-         std::atomic<bool>* fail)
-        : FSWritableFileOwnerWrapper(std::move(file)), delay_(delay), fail_(fail) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             rocksdb::IODebugContext* debug) override {
-      if (fail_ != nullptr && *fail_) return rocksdb::IOStatus::IOError("injected: WAL append");
-      std::this_thread::sleep_for(delay_);
-      return FSWritableFileOwnerWrapper::Append(data, options, debug);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             const rocksdb::DataVerificationInfo& info,
-                             rocksdb::IODebugContext* debug) override {
-      if (fail_ != nullptr && *fail_) return rocksdb::IOStatus::IOError("injected: WAL append");
-      std::this_thread::sleep_for(delay_);
-      return FSWritableFileOwnerWrapper::Append(data, options, info, debug);
-    }
-
-   private:
-    std::chrono::microseconds delay_;
-    std::atomic<bool>* fail_;
-  };
-
-  std::chrono::microseconds delay_;
-  std::atomic<bool>* fail_;
-};
 
 // A call whose later entries depend on earlier ones of the same call:
 // registrations, then payments, amendments and terminations of them, a
@@ -148,7 +101,8 @@ TEST(LogPipelineTest, BatchesBuiltOnUnwrittenRowsMatchOneBatch) {
   ASSERT_LT(entries.size(), limits::kBatchEntriesMax) << "the reference must be one batch";
   Outcome one_batch = AppendAndInspect(entries, LogOptions{.append_piece_entries = 0});
 
-  auto fs = std::make_shared<WalAppendFs>(std::chrono::microseconds(3000), nullptr);
+  auto fs = std::make_shared<test::WalFaultFs>(
+      test::WalFaults{.append_delay = std::chrono::microseconds(3000)});
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   Outcome pipelined = AppendAndInspect(entries, LogOptions{.append_piece_entries = 16, .env = env.get()});
 
@@ -171,7 +125,8 @@ TEST(LogPipelineTest, BatchesBuiltOnUnwrittenRowsMatchOneBatch) {
 // piece go stale while other callers' batches are written, and must not be
 // used then.
 TEST(LogPipelineTest, ConcurrentCallersSeeEachOthersRowsThroughTheReadAhead) {
-  auto fs = std::make_shared<WalAppendFs>(std::chrono::microseconds(1000), nullptr);
+  auto fs = std::make_shared<test::WalFaultFs>(
+      test::WalFaults{.append_delay = std::chrono::microseconds(1000)});
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   test::TempDir dir;
   ASSERT_TRUE(Log::Init(dir.path(), "xining", "techmarket.cn/xining").ok());
@@ -224,7 +179,7 @@ TEST(LogPipelineTest, FailedWriteAcknowledgesNothingAndStopsAppends) {
   test::TempDir dir;
   ASSERT_TRUE(Log::Init(dir.path(), "xining", "techmarket.cn/xining").ok());
   std::atomic<bool> fail{false};
-  auto fs = std::make_shared<WalAppendFs>(std::chrono::microseconds(0), &fail);
+  auto fs = std::make_shared<test::WalFaultFs>(test::WalFaults{.fail_append = &fail});
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   std::vector<std::string> acknowledged;
   for (int i = 0; i < 10; ++i) acknowledged.push_back(Entry(ContractJson("OK-" + std::to_string(i))));
