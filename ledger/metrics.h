@@ -59,8 +59,8 @@ static_assert(kBatchEntriesBounds.back() >= limits::kChunkEntriesMax);
 
 struct LogMetrics {
   // Entries of the node's own log accepted and written (duplicates of an
-  // earlier request_id are not counted). Bumped when the writer writes the
-  // batch, before its callers learn of it.
+  // earlier request_id are not counted). Bumped when the writer has built
+  // the batch, before it is written and its callers learn of it.
   std::atomic<uint64_t> entries_appended{0};
   // Entries of partner logs stored, by origin id. Ids run from 1 up to
   // limits::kOriginsMax (Log::Trust refuses more origins), so one slot each.

@@ -58,11 +58,6 @@ const std::string_view* UnappliedRows::Find(Column column, std::string_view key)
   return nullptr;
 }
 
-StatusOr<std::string> UnappliedRows::Get(Column column, std::string_view key) const {
-  if (const std::string_view* value = Find(column, key)) return std::string(*value);
-  return store_->Get(column, key);
-}
-
 void UnappliedRows::Record(uint64_t batch_no, const rocksdb::WriteBatch& batch) {
   Batch& recorded = batches_.emplace_back();
   recorded.batch_no = batch_no;

@@ -26,14 +26,13 @@ class WriteBatch;
 
 namespace ledger {
 
-class UnappliedRows : public RowReader {
+// Read through LayeredRows, which falls back to the Store.
+class UnappliedRows {
  public:
   // REQUIRES: store outlives this object.
   explicit UnappliedRows(const Store* store) : store_(store) {}
 
-  // The newest unapplied row, else the stored one; NotFound when neither.
-  StatusOr<std::string> Get(Column column, std::string_view key) const override;
-  // The newest unapplied row only; null when no held batch put it.
+  // The newest unapplied row; null when no held batch put it.
   const std::string_view* Find(Column column, std::string_view key) const;
 
   // Records the rows `batch` puts into the columns the writer reads back,

@@ -49,15 +49,16 @@ TEST_F(UnappliedRowsTest, NewestHeldBatchWinsThenTheStore) {
   ASSERT_TRUE(store_->Write(&stored, false).ok());
   unapplied.Record(1, Batch({{"b", "one"}, {"c", "first"}, {"c", "second"}}));
   unapplied.Record(2, Batch({{"b", "two"}}));
-  EXPECT_EQ(Read(unapplied, "a"), "stored");
-  EXPECT_EQ(Read(unapplied, "b"), "two");
-  EXPECT_EQ(Read(unapplied, "c"), "second") << "the batch's last put of a key";
-  EXPECT_EQ(Read(unapplied, "d"), "absent");
+  LayeredRows rows(store_.get(), &unapplied);
+  EXPECT_EQ(Read(rows, "a"), "stored");
+  EXPECT_EQ(Read(rows, "b"), "two");
+  EXPECT_EQ(Read(rows, "c"), "second") << "the batch's last put of a key";
+  EXPECT_EQ(Read(rows, "d"), "absent");
   EXPECT_EQ(unapplied.Find(Column::kEntries, "k"), nullptr);
 
   unapplied.Forget(1);
-  EXPECT_EQ(Read(unapplied, "b"), "two");
-  EXPECT_EQ(Read(unapplied, "c"), "absent") << "batch 1 was never written to this store";
+  EXPECT_EQ(Read(rows, "b"), "two");
+  EXPECT_EQ(Read(rows, "c"), "absent") << "batch 1 was never written to this store";
   EXPECT_EQ(unapplied.forgotten_through(), 1u);
 }
 
