@@ -12,6 +12,7 @@
 
 #include "ledger/encoding.h"
 #include "ledger/rocksdb_status.h"
+#include "ledger/views.h"
 
 namespace ledger {
 namespace {
@@ -24,9 +25,13 @@ constexpr std::array<const char*, kColumnCount> kColumnNames = {
 rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   rocksdb::ColumnFamilyOptions options;
   options.write_buffer_size = 32u << 20;
-  // View rows are few and rewritten by every batch: a small memtable keeps
-  // the versions a skiplist insert searches through few.
-  if (column == Column::kViews) options.write_buffer_size = 2u << 20;
+  if (column == Column::kViews) {
+    // View pages are few, and every batch merges its changed rows into
+    // them: a small memtable keeps the versions a skiplist insert searches
+    // through few, and a flush folds them into one page each.
+    options.write_buffer_size = 2u << 20;
+    options.merge_operator = NewViewPageMerge();
+  }
   rocksdb::BlockBasedTableOptions table;
   // Point lookups dominate requests and views (idempotency, contract state):
   // a Bloom filter makes the common "absent" answer skip the disk.
@@ -125,7 +130,7 @@ StatusOr<std::string> Store::Get(Column column, std::string_view key) const {
 }
 
 std::vector<StatusOr<std::string>> Store::MultiGet(Column column,
-                                                  const std::vector<std::string>& keys) const {
+                                                   const std::vector<std::string>& keys) const {
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
@@ -137,7 +142,8 @@ std::vector<StatusOr<std::string>> Store::MultiGet(Column column,
     if (statuses[i].ok()) {
       rows.emplace_back(values[i].ToString());
     } else if (statuses[i].IsNotFound()) {
-      rows.emplace_back(Status::NotFound(std::string(kColumnNames[size_t(column)]) + ": not found"));
+      rows.emplace_back(
+          Status::NotFound(std::string(kColumnNames[size_t(column)]) + ": not found"));
     } else {
       rows.emplace_back(FromRocksDb(statuses[i], kColumnNames[size_t(column)]));
     }

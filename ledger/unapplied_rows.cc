@@ -30,12 +30,24 @@ class ReadBackPuts : public rocksdb::WriteBatch::Handler {
                         const rocksdb::Slice& value) override {
     for (size_t i = 0; i < kReadBack.size(); ++i) {
       if (ids_[i] != column_family_id) continue;
-      CopiedPut put{kReadBack[i], bytes_->size(), key.size(), bytes_->size() + key.size(), value.size()};
+      CopiedPut put{kReadBack[i], bytes_->size(), key.size(), bytes_->size() + key.size(),
+                    value.size()};
       bytes_->append(key.data(), key.size());
       bytes_->append(value.data(), value.size());
       puts_->push_back(put);
       break;
     }
+    return rocksdb::Status::OK();
+  }
+  // No other kind of record is read back, but each must be passed over (the
+  // Handler's defaults stop the iteration with an error).
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
     return rocksdb::Status::OK();
   }
 
@@ -85,7 +97,8 @@ void UnappliedRows::Forget(uint64_t applied_batch_no) {
 }
 
 StatusOr<std::string> PrefetchedRows::Get(Column column, std::string_view key) const {
-  if (store_ != nullptr) reads_[static_cast<size_t>(column)].push_back({std::string(key), false, {}});
+  if (store_ != nullptr)
+    reads_[static_cast<size_t>(column)].push_back({std::string(key), false, {}});
   return Status::NotFound("not read yet");
 }
 
@@ -130,8 +143,7 @@ bool PrefetchedRows::Find(Column column, std::string_view key, StatusOr<std::str
 }
 
 void LayeredRows::UsePrefetched(const PrefetchedRows* prefetched) {
-  bool current =
-      prefetched != nullptr && prefetched->read_after >= unapplied_->forgotten_through();
+  bool current = prefetched != nullptr && prefetched->read_after >= unapplied_->forgotten_through();
   prefetched_ = current ? prefetched : nullptr;
 }
 

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -189,7 +190,91 @@ StatusOr<ViewPage> DecodePage(std::string_view page_key, std::string_view page) 
   return rows;
 }
 
+// Not a page of any kind: its size is no multiple of a record's.
+constexpr std::string_view kBadPage = "!";
+
+// a + b row by row (see Storage in views.h), or kBadPage if either is not a
+// page of the kind `page_key` names. Rows are matched on their last part
+// as the pages order them; a row whose fields sum to zero is left out.
+std::string SumPages(std::string_view page_key, std::string_view a, std::string_view b) {
+  if (page_key.empty() || !ValidKind(page_key[0])) return std::string(kBadPage);
+  const ViewKind kind = static_cast<ViewKind>(page_key[0]);
+  const size_t suffix_bytes = SuffixBytes(kind);
+  const size_t fields = FieldCount(kind);
+  const size_t record = suffix_bytes + fields * 8;
+  if (a.size() % record != 0 || b.size() % record != 0) return std::string(kBadPage);
+  std::string sum;
+  sum.reserve(a.size() + b.size());
+  while (!a.empty() || !b.empty()) {
+    int order = a.empty()   ? 1
+                : b.empty() ? -1
+                            : a.substr(0, suffix_bytes).compare(b.substr(0, suffix_bytes));
+    if (order != 0) {
+      std::string_view& first = order < 0 ? a : b;
+      sum.append(first.data(), record);
+      first.remove_prefix(record);
+      continue;
+    }
+    const size_t start = sum.size();
+    sum.append(a.data(), suffix_bytes);
+    bool zero = true;
+    for (size_t i = 0; i < fields; ++i) {
+      const size_t at = suffix_bytes + i * 8;
+      uint64_t field = GetBigEndian64(a.substr(at)) + GetBigEndian64(b.substr(at));
+      zero = zero && field == 0;
+      PutBigEndian64(&sum, field);
+    }
+    if (zero) sum.resize(start);
+    a.remove_prefix(record);
+    b.remove_prefix(record);
+  }
+  return sum;
+}
+
+class ViewPageMerge : public rocksdb::AssociativeMergeOperator {
+ public:
+  const char* Name() const override { return "techledger.ViewPageSum"; }
+
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    *new_value =
+        SumPages(key.ToStringView(),
+                 existing_value == nullptr ? std::string_view() : existing_value->ToStringView(),
+                 value.ToStringView());
+    return true;
+  }
+};
+
+// The rows of `page` that differ from `base`, as a page of differences.
+// REQUIRES: page holds every row of base (it started as a copy of it).
+std::string DifferencePage(ViewKind kind, const ViewPage& page, const ViewPage* base) {
+  static const ViewPage kNone;
+  if (base == nullptr) base = &kNone;
+  std::string out;
+  auto old_row = base->begin();
+  for (const auto& [suffix, values] : page) {
+    while (old_row != base->end() && old_row->first < suffix) ++old_row;
+    const bool existed = old_row != base->end() && old_row->first == suffix;
+    std::array<uint64_t, ViewValues::kVolumeFields> difference{};
+    bool changed = false;
+    for (size_t i = 0; i < FieldCount(kind); ++i) {
+      difference[i] = static_cast<uint64_t>(values.v[i]) -
+                      (existed ? static_cast<uint64_t>(old_row->second.v[i]) : 0);
+      changed = changed || difference[i] != 0;
+    }
+    if (!changed) continue;
+    out += suffix;
+    for (size_t i = 0; i < FieldCount(kind); ++i) PutBigEndian64(&out, difference[i]);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::shared_ptr<rocksdb::MergeOperator> NewViewPageMerge() {
+  return std::make_shared<ViewPageMerge>();
+}
 
 ViewPageMap PagesOf(const ViewRows& rows) {
   std::map<std::string, ViewPage, std::less<>> pages;
@@ -245,17 +330,20 @@ ViewValues* ViewAccumulator::Row(std::string_view key) {
   std::string_view page_key = PageOf(key);
   auto page = pages_.find(page_key);
   if (page == pages_.end()) {
-    ViewPage copy;
+    TouchedPage touched;
     if (base_ != nullptr) {
       auto stored = base_->find(page_key);
-      if (stored != base_->end()) copy = *stored->second;
+      if (stored != base_->end()) {
+        touched.rows = *stored->second;
+        touched.base = stored->second.get();
+      }
     }
-    page = pages_.emplace(std::string(page_key), std::move(copy)).first;
+    page = pages_.emplace(std::string(page_key), std::move(touched)).first;
   }
+  ViewPage& rows = page->second.rows;
   std::string_view suffix = key.substr(page_key.size());
-  auto row = page->second.find(suffix);
-  if (row == page->second.end())
-    row = page->second.emplace(std::string(suffix), ViewValues()).first;
+  auto row = rows.find(suffix);
+  if (row == rows.end()) row = rows.emplace(std::string(suffix), ViewValues()).first;
   return &row->second;
 }
 
@@ -351,17 +439,20 @@ Status ViewAccumulator::Add(std::string_view market, const Effect& effect) {
 ViewChanges ViewAccumulator::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* views) {
   ViewChanges changes;
   changes.reserve(pages_.size());
-  for (auto& [key, rows] : pages_) {
+  for (auto& [key, touched] : pages_) {
+    ViewPage& rows = touched.rows;
+    std::string difference;
+    if (batch != nullptr)
+      difference = DifferencePage(static_cast<ViewKind>(key[0]), rows, touched.base);
     std::erase_if(rows, [](const auto& row) { return row.second.IsZero(); });
-    ViewPagePtr page = rows.empty() ? nullptr : std::make_shared<const ViewPage>(std::move(rows));
     if (batch != nullptr) {
-      if (page == nullptr) {
-        batch->Delete(views, key).PermitUncheckedError();
-      } else {
-        batch->Put(views, key, EncodePage(static_cast<ViewKind>(key[0]), *page))
-            .PermitUncheckedError();
+      if (rows.empty()) {
+        if (touched.base != nullptr) batch->Delete(views, key).PermitUncheckedError();
+      } else if (!difference.empty()) {
+        batch->Merge(views, key, difference).PermitUncheckedError();
       }
     }
+    ViewPagePtr page = rows.empty() ? nullptr : std::make_shared<const ViewPage>(std::move(rows));
     changes.emplace_back(key, std::move(page));
   }
   pages_.clear();
@@ -370,8 +461,8 @@ ViewChanges ViewAccumulator::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFa
 
 ViewRows ViewAccumulator::Rows() const {
   ViewRows rows;
-  for (const auto& [page, page_rows] : pages_) {
-    for (const auto& [suffix, values] : page_rows) {
+  for (const auto& [page, touched] : pages_) {
+    for (const auto& [suffix, values] : touched.rows) {
       if (!values.IsZero()) rows.emplace(page + suffix, values);
     }
   }

@@ -39,10 +39,19 @@
 // month: the row key without its last part (type and field, the region
 // pair, or the mode) maps to the concatenation, in key order, of
 // last part + value for each row of the page (a round's page key holds the
-// round id, so its last part is the source byte). A batch rewrites each page it
-// touched once, so a batch of a few hundred entries writes a few dozen
-// pages instead of hundreds of rows (RocksDB memtable inserts are the cost
-// of an append).
+// round id, so its last part is the source byte). One RocksDB row per page,
+// so a batch of a few hundred entries touches a few dozen rows instead of
+// hundreds (RocksDB memtable inserts are the cost of an append).
+//
+// A batch does not rewrite the pages it touched: it writes, with a RocksDB
+// Merge, a difference page holding only the rows that changed, each value
+// the new one minus the old (field by field, modulo 2^64), and the column's
+// merge operator (NewViewPageMerge) adds pages row by row, dropping rows
+// that come to zero. A page left with no rows is deleted instead. Reading
+// the column therefore gives exactly the pages above, while an append
+// writes a few hundred bytes of changed rows instead of every row of every
+// page it touched (whole pages were as many bytes as the entries
+// themselves, and that WAL and memtable work was most of what views cost).
 //
 // View digest: SHA-256 over every row in key order, each row as
 //   key_length(4) key value_length(4) value
@@ -68,6 +77,7 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
+class MergeOperator;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -147,6 +157,13 @@ void PutViewPages(const ViewPageMap& pages, rocksdb::WriteBatch* batch,
 // Applies a batch's changes.
 void ApplyViewChanges(const ViewChanges& changes, ViewPageMap* pages);
 
+// The merge operator of the `views` column family: adds two pages of the
+// key's kind row by row (see Storage above). Input that is not a page of
+// that kind gives a value that is not one either, so the damage shows when
+// the views are loaded (and `views rebuild` repairs it) instead of failing
+// RocksDB's flushes and compactions.
+std::shared_ptr<rocksdb::MergeOperator> NewViewPageMerge();
+
 // Folds effects into rows, starting from `base` (null: empty), which it does
 // not change.
 class ViewAccumulator {
@@ -158,7 +175,8 @@ class ViewAccumulator {
   Status Add(std::string_view market, const Effect& effect);
 
   // The pages changed since the last Flush, in key order, made immutable;
-  // unless `batch` is null, also puts them into it.
+  // unless `batch` is null, also writes their changed rows into it (a
+  // difference page merged into each, or the deletion of an emptied page).
   ViewChanges Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* views);
 
   // Every row of the pages touched since the last Flush, encoded, in key
@@ -172,9 +190,12 @@ class ViewAccumulator {
 
   const ViewPageMap* base_;
   std::string key_a_, key_b_;  // reused key buffers
-  // The pages touched since the last Flush, copied from base_ when first
-  // touched; rows may be zero here.
-  std::map<std::string, ViewPage, std::less<>> pages_;
+  struct TouchedPage {
+    ViewPage rows;                   // copied from `base` when first touched
+    const ViewPage* base = nullptr;  // null: the page did not exist
+  };
+  // The pages touched since the last Flush; rows may be zero here.
+  std::map<std::string, TouchedPage, std::less<>> pages_;
 };
 
 // SHA-256 of rows given in key order, encoded as above.

@@ -209,18 +209,23 @@ TEST_F(ReplicationTest, ReceiverKilledMidCatchUpResumes) {
   constexpr uint64_t kEntries = 40000;
   federation.AppendOffline(0, Events("pudong", 0, kEntries));
   federation.WriteConfigs();
-  // The kill must land mid catch-up: try later and later kills, each time
-  // from a pristine copy of the receiver, until one stops it part way.
+  // The kill must land mid catch-up, however fast this machine catches up:
+  // search for the moment by bisection, each time from a pristine copy of
+  // the receiver: a kill before anything arrived comes later next time, one
+  // after everything arrived earlier, until one stops it part way.
   std::string pristine = dir_.path() + "/nanjing-pristine";
   std::filesystem::copy(federation.dir(1), pristine, std::filesystem::copy_options::recursive);
   federation.Start(0);
   uint64_t stored = 0;
-  for (int delay_ms = 250; delay_ms <= 2000; delay_ms += 50) {
+  int too_early_ms = 0, too_late_ms = 4000;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const int delay_ms = (too_early_ms + too_late_ms) / 2;
     federation.Start(1);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     federation.Kill(1);
     stored = federation.Snapshot(1).heads["pudong"].first;
     if (stored > 0 && stored < kEntries) break;
+    (stored == 0 ? too_early_ms : too_late_ms) = delay_ms;
     std::filesystem::remove_all(federation.dir(1));
     std::filesystem::copy(pristine, federation.dir(1), std::filesystem::copy_options::recursive);
   }
