@@ -65,6 +65,7 @@ struct Entry;
 
 namespace ledger::audit {
 
+struct MarketRows;
 struct Published;
 
 // One market's log folded in order.
@@ -89,10 +90,11 @@ class Fold {
   const std::string& market() const;
   // How many entries were accepted.
   uint64_t entries() const;
+  // What the accepted entries added up to (audit_rows.h).
+  const MarketRows& rows() const;
 
  private:
   struct State;
-  friend StatusOr<Published> RecomputeTotals(const std::vector<const Fold*>& folds);
   std::unique_ptr<State> state_;
 };
 
