@@ -1,8 +1,8 @@
 #include "ledger/log.h"
 
+#include <pthread.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
-#include <pthread.h>
 #include <sys/stat.h>
 
 #include <cassert>
@@ -94,6 +94,8 @@ Status Log::Load(const std::string& dir, const LogOptions& options) {
   auto local = origins_.find(local_origin_id_);
   if (local == origins_.end()) return Status::DataLoss("origins: no record for the local log");
   market_id_ = local->second.record.market;
+  // Set by StopOwnLog on an earlier run.
+  if (!local->second.equivocation.empty()) own_log_behind_.store(true, std::memory_order_release);
   const NoteVerifier& verifier = local->second.record.checkpoint_keys.front();
   vkey_ = verifier.ToVkey();
   origin_ = verifier.name();
@@ -171,8 +173,8 @@ std::vector<StatusOr<Receipt>> Log::Append(std::vector<std::string> entries) {
       append_piece_entries_ == 0 ? std::max<size_t>(count, 1) : append_piece_entries_;
   std::vector<size_t> ends;
   for (size_t end = 0; end < count;) {
-    size_t size = ends.empty() && count > piece_size ? std::max<size_t>(piece_size / 4, 1)
-                                                     : piece_size;
+    size_t size =
+        ends.empty() && count > piece_size ? std::max<size_t>(piece_size / 4, 1) : piece_size;
     end = std::min(count, end + size);
     ends.push_back(end);
   }

@@ -336,6 +336,10 @@ class Log {
   // The in-memory origin table from the origins column family.
   Status LoadOrigins();
   Status RecordEquivocation(uint32_t origin_id, const std::string& theirs, uint64_t size);
+  // Stops local appends for good (see own_log_behind_); returns why.
+  Status StopOwnLog(uint64_t signed_size);
+  // Why local appends are refused now, or OK.
+  Status OwnLogRefusal() const;
   void ApplyLoop();
   void SyncLoop();
   // Writes the batch to RocksDB (unless the log has stopped) and sets
@@ -391,6 +395,13 @@ class Log {
   // since may be lost, and the writer's later batches build on it, so the
   // log refuses further appends until it is reopened.
   std::atomic<bool> stopped_{false};
+  // Set once a checkpoint signed with this market's own key is seen beyond
+  // the log held here: the node was restored from an older copy (or its key
+  // signs elsewhere), and signing more entries would give indices it has
+  // signed before a second history. Local appends are refused from then
+  // on; the reason is kept as the local origin's stopped record, so a
+  // restart does not forget it.
+  std::atomic<bool> own_log_behind_{false};
 
   mutable std::shared_mutex origins_mutex_;
   std::map<uint32_t, OriginState> origins_;

@@ -198,6 +198,7 @@ Log::Written Log::ProcessBatch(std::vector<Request*> requests) {
   written.origin_id = local_origin_id_;
   written.size = written_size_;
   written.status = Refusal();
+  if (written.status.ok()) written.status = OwnLogRefusal();
   if (!written.status.ok()) {
     for (Request* request : written.requests) {
       request->results.assign(request->entries.size(), written.status);

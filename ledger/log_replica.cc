@@ -296,7 +296,12 @@ StatusOr<ObservedCheckpoint> Log::ObserveCheckpoint(std::string_view note) {
   }
   observed.held = HeldSize(record.id);
   uint64_t size = observed.checkpoint.size;
-  if (size > observed.held) return observed;
+  if (size > observed.held) {
+    // This node publishes only durable checkpoints: one of its own beyond
+    // what it holds means it lost what it had signed.
+    if (record.id == local_origin_id_) return StopOwnLog(size);
+    return observed;
+  }
   LEDGER_ASSIGN_OR_RETURN(Hash ours, ledger::RootAt(StoreSubtrees(store_.get(), record.id), size));
   if (ours == observed.checkpoint.root) return observed;
   LEDGER_RETURN_IF_ERROR(RecordEquivocation(record.id, observed.note, size));
@@ -334,6 +339,37 @@ Status Log::RecordEquivocation(uint32_t origin_id, const std::string& theirs, ui
     origins_[origin_id].equivocation = reason;
   }
   return Status::Ok();
+}
+
+Status Log::StopOwnLog(uint64_t signed_size) {
+  std::lock_guard<std::mutex> serial(trust_mutex_);
+  if (own_log_behind_.load(std::memory_order_acquire)) return OwnLogRefusal();
+  const std::string reason =
+      "this market's own log is behind what it signed: a checkpoint signed with its key is at "
+      "size " +
+      std::to_string(signed_size) + ", beyond the " + std::to_string(size()) +
+      " entries held here (was the node restored from an older copy?); appending would give "
+      "those indices a second history, so appends are refused until the latest backup, holding "
+      "at least " +
+      std::to_string(signed_size) + " entries, is restored";
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->handle(Column::kOrigins), StoppedKey(local_origin_id_), reason)
+      .PermitUncheckedError();
+  Status written = store_->Write(&batch, /*sync=*/true);
+  {
+    std::unique_lock<std::shared_mutex> lock(origins_mutex_);
+    origins_[local_origin_id_].equivocation = reason;
+  }
+  own_log_behind_.store(true, std::memory_order_release);
+  LEDGER_RETURN_IF_ERROR(written);
+  return OwnLogRefusal();
+}
+
+Status Log::OwnLogRefusal() const {
+  if (!own_log_behind_.load(std::memory_order_acquire)) return Status::Ok();
+  std::shared_lock<std::shared_mutex> lock(origins_mutex_);
+  return Status::FailedPrecondition("appends refused: " +
+                                    origins_.at(local_origin_id_).equivocation);
 }
 
 StatusOr<std::vector<Equivocation>> Log::Evidence() const {

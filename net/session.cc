@@ -265,6 +265,11 @@ Status Session::OnHead(const std::string& origin, const std::string& note) {
                       status.message());
         return Status::Ok();
       case Status::Code::kFailedPrecondition:  // that origin has stopped
+        if (origin == node_.log().origin() && !own_log_behind_logged_) {
+          own_log_behind_logged_ = true;
+          spdlog::error("{} holds a checkpoint of this market's own log: {}", peer_market_,
+                        status.message());
+        }
         return Status::Ok();
       default:
         if (IsEquivocation(status)) {

@@ -130,6 +130,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool closed_ = false;
   bool established_ = false;
+  // This peer showed a checkpoint of our own log beyond what we hold
+  // (Log::StopOwnLog), and that was logged.
+  bool own_log_behind_logged_ = false;
   std::string peer_market_;
   std::map<std::string, uint64_t> peer_heads_;
   std::map<std::string, uint64_t> announced_;

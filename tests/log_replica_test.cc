@@ -543,6 +543,90 @@ TEST(LogReplicaTest, EquivocationIsRecordedAndStopsTheOrigin) {
   }
 }
 
+// A node restored from an older copy of itself learns, from a checkpoint of
+// its own log that a partner shows it, that it once signed more than it
+// holds. It then refuses local appends (they would give indices it signed
+// before a second history), keeps refusing after a restart, and still
+// replicates its partners; restoring the latest copy ends the refusal.
+TEST(LogReplicaTest, OwnLogBehindASignedCheckpointRefusesAppendsAcrossRestarts) {
+  test::TempDir dir;
+  const std::string a_dir = dir.path() + "/a";
+  const std::string older = dir.path() + "/a-older";
+  const std::string latest = dir.path() + "/a-latest";
+  const auto recursive = std::filesystem::copy_options::recursive;
+  auto a = InitNode(a_dir, "a");
+  auto b = InitNode(dir.path() + "/b", "b");
+  ASSERT_TRUE(a && b);
+  History history("A");
+  const uint64_t held = AppendAll(a.get(), history.Next(10));
+  const std::string held_checkpoint = Must(a->CheckpointOf(a->local_origin_id(), held));
+  a.reset();
+  std::filesystem::copy(a_dir, older, recursive);
+  a = OpenNode(a_dir);
+  const uint64_t signed_size = AppendAll(a.get(), history.Next(10));
+  ASSERT_GT(signed_size, held);
+  const std::string signed_checkpoint = Must(a->CheckpointOf(a->local_origin_id(), signed_size));
+  a.reset();
+  std::filesystem::copy(a_dir, latest, recursive);
+  std::filesystem::remove_all(a_dir);
+  std::filesystem::copy(older, a_dir, recursive);
+
+  a = OpenNode(a_dir);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), held);
+  ASSERT_TRUE(a->Trust({TrustOf(*a, true), TrustOf(*b, true)}).ok());
+  // Its own checkpoints up to what it holds say nothing new.
+  StatusOr<ObservedCheckpoint> known = a->ObserveCheckpoint(held_checkpoint);
+  ASSERT_TRUE(known.ok()) << known.status().ToString();
+
+  StatusOr<ObservedCheckpoint> ahead = a->ObserveCheckpoint(signed_checkpoint);
+  ASSERT_FALSE(ahead.ok());
+  EXPECT_EQ(ahead.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(ahead.status().message().find("size " + std::to_string(signed_size) + ", beyond the " +
+                                          std::to_string(held) + " entries held here"),
+            std::string::npos)
+      << ahead.status().ToString();
+
+  auto expect_refused = [&] {
+    std::vector<StatusOr<Receipt>> results = a->Append({Entry(test::ContractJson("LATE-1"))});
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].status().code(), Status::Code::kFailedPrecondition);
+    EXPECT_NE(results[0].status().message().find("own log is behind"), std::string::npos)
+        << results[0].status().ToString();
+    EXPECT_EQ(a->size(), held);
+    bool shown = false;
+    for (const OriginHead& head : a->Heads()) {
+      if (head.id == a->local_origin_id()) shown = !head.equivocation.empty();
+    }
+    EXPECT_TRUE(shown) << "Heads() does not show why the log stopped";
+  };
+  {
+    SCOPED_TRACE("when it learns");
+    expect_refused();
+  }
+  const uint64_t b_size = AppendAll(b.get(), History("B").Next(5));
+  StatusOr<uint64_t> replicated = a->Replicate(ChunkOf(*b, 0, b_size));
+  ASSERT_TRUE(replicated.ok()) << replicated.status().ToString();
+  EXPECT_EQ(a->HeldSize(IdOf(*a, b->origin())), b_size);
+  a.reset();
+  a = OpenNode(a_dir);
+  ASSERT_TRUE(a);
+  {
+    SCOPED_TRACE("after restart");
+    expect_refused();
+  }
+
+  a.reset();
+  std::filesystem::remove_all(a_dir);
+  std::filesystem::copy(latest, a_dir, recursive);
+  a = OpenNode(a_dir);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), signed_size);
+  std::vector<std::string> more = history.Next(3);
+  const size_t count = more.size();
+  EXPECT_EQ(AppendAll(a.get(), std::move(more)), signed_size + count);
+}
+
 // A replica's witness cosignature goes back to the origin, which stores it
 // with its checkpoint once, only if it verifies under a trusted witness key,
 // and only for a checkpoint it holds.

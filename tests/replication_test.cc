@@ -237,6 +237,64 @@ TEST_F(ReplicationTest, ReceiverKilledMidCatchUpResumes) {
   ExpectIdentical(federation, sizes);
 }
 
+// A market whose node is restored from an older copy of itself learns from
+// its partner, which holds more of its log, that it signed more than it
+// holds: it refuses appends instead of signing a second history (which the
+// partner would record as equivocation), and keeps refusing after a restart.
+TEST_F(ReplicationTest, NodeRestoredFromAnOlderCopyRefusesAppendsInsteadOfForking) {
+  FederationHarness federation(dir_.path(), {"pudong", "nanjing"});
+  federation.SetPartners(1, {0});
+  federation.AppendOffline(0, Events("pudong", 0, 50));
+  const std::string older = dir_.path() + "/pudong-older";
+  std::filesystem::copy(federation.dir(0), older, std::filesystem::copy_options::recursive);
+  federation.AppendOffline(0, Events("pudong", 50, 50));
+  federation.WriteConfigs();
+  federation.Start(0);
+  federation.Start(1);
+  ASSERT_TRUE(federation.WaitForSizes({{"pudong", 100}, {"nanjing", 0}}, 60))
+      << federation.ProcessLog(1);
+  federation.Stop(0);
+  std::filesystem::remove_all(federation.dir(0));
+  std::filesystem::copy(older, federation.dir(0), std::filesystem::copy_options::recursive);
+  federation.Start(0);
+
+  // The restored node's status shows why its own log stopped.
+  std::string why;
+  for (int i = 0; i < 300 && why.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream file(federation.dir(0) + "/status.json");
+    nlohmann::json status = nlohmann::json::parse(file, nullptr, false);
+    if (status.is_discarded() || !status.contains("origins")) continue;
+    for (const auto& origin : status["origins"]) {
+      if (origin.value("market", "") == "pudong") why = origin.value("equivocation", "");
+    }
+  }
+  ASSERT_NE(why.find("own log is behind"), std::string::npos) << "status: " << why << "\n"
+                                                              << federation.ProcessLog(0);
+  EXPECT_NE(why.find("size 100, beyond the 50 entries held here"), std::string::npos) << why;
+  EXPECT_NE(federation.ProcessLog(0).find("nanjing holds a checkpoint of this market's own log"),
+            std::string::npos)
+      << federation.ProcessLog(0);
+  federation.Stop(0);
+  federation.Stop(1);
+
+  // Still refused after the restart: nothing is signed at index 50 again.
+  {
+    StatusOr<std::unique_ptr<Log>> log = Log::Open(federation.dir(0), LogOptions());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    std::vector<StatusOr<Receipt>> results =
+        (*log)->Append({test::Entry(Events("pudong-late", 0, 1)[0])});
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].status().code(), Status::Code::kFailedPrecondition)
+        << results[0].status().ToString();
+    EXPECT_EQ((*log)->size(), 50u);
+  }
+  // The partner still holds the whole log, and saw no equivocation.
+  NodeSnapshot partner = federation.Snapshot(1);
+  EXPECT_EQ(partner.heads["pudong"].first, 100u);
+  EXPECT_EQ(partner.evidence, 0u);
+}
+
 // Every connection passes a proxy that splits the stream at random points,
 // delays pieces, duplicates some (corrupting the stream) and resets some:
 // nodes drop the bad connections, reconnect and still converge.

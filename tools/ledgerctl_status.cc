@@ -71,7 +71,9 @@ int PrintStatus(const nlohmann::json& out, bool json) {
     std::printf("%-28s %-12s %10llu%s\n", origin["origin"].get<std::string>().c_str(),
                 origin["market"].get<std::string>().c_str(),
                 static_cast<unsigned long long>(origin["size"].get<uint64_t>()),
-                origin.contains("stopped") ? "  STOPPED: equivocation" : "");
+                origin.contains("stopped")
+                    ? ("  STOPPED: " + origin["stopped"].get<std::string>()).c_str()
+                    : "");
   }
   for (const auto& peer : out["peers"]) {
     std::printf("peer %-12s %-22s %-8s lag %llu, behind %llu\n",
