@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -31,9 +32,24 @@ std::string ReadText(const std::string& path) {
 }  // namespace
 
 uint16_t FreePort() {
+  // Below the kernel's ephemeral range: a port the kernel hands out (as
+  // binding to port 0 would) can be taken by any outgoing connection, the
+  // nodes' own dialers included, before the node listens on it.
+  uint32_t ephemeral_low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  constexpr uint32_t kLow = 10000;
+  static std::mt19937 random(std::random_device{}());
   boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(
-      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+  for (int attempt = 0; ephemeral_low > kLow + 1000 && attempt < 1000; ++attempt) {
+    const auto port = static_cast<uint16_t>(kLow + random() % (ephemeral_low - kLow));
+    boost::asio::ip::tcp::acceptor acceptor(io);
+    boost::system::error_code error;
+    acceptor.open(boost::asio::ip::tcp::v4(), error);
+    if (!error) acceptor.bind(boost::asio::ip::tcp::endpoint(loopback, port), error);
+    if (!error) return port;
+  }
+  boost::asio::ip::tcp::acceptor acceptor(io, boost::asio::ip::tcp::endpoint(loopback, 0));
   return acceptor.local_endpoint().port();
 }
 

@@ -17,7 +17,8 @@
 
 namespace ledger::test {
 
-// A free TCP port on 127.0.0.1 (bound once and released).
+// A free TCP port on 127.0.0.1 (bound once and released), outside the
+// kernel's range for outgoing connections.
 uint16_t FreePort();
 
 // What a stopped node holds: per origin its size and signed root, and the
