@@ -299,12 +299,23 @@ StatusOr<ObservedCheckpoint> Log::ObserveCheckpoint(std::string_view note) {
   if (size > observed.held) {
     // This node publishes only durable checkpoints: one of its own beyond
     // what it holds means it lost what it had signed.
-    if (record.id == local_origin_id_) return StopOwnLog(size);
+    if (record.id == local_origin_id_) {
+      return StopOwnLog("a checkpoint signed with its key is at size " + std::to_string(size) +
+                        ", beyond the " + std::to_string(observed.held) +
+                        " entries held here (was the node restored from an older copy?)");
+    }
     return observed;
   }
   LEDGER_ASSIGN_OR_RETURN(Hash ours, ledger::RootAt(StoreSubtrees(store_.get(), record.id), size));
   if (ours == observed.checkpoint.root) return observed;
   LEDGER_RETURN_IF_ERROR(RecordEquivocation(record.id, observed.note, size));
+  if (record.id == local_origin_id_) {
+    // Restored from an older copy and appended since, or the key signs
+    // elsewhere: either way more entries would only extend the fork.
+    return StopOwnLog("a checkpoint signed with its key at size " + std::to_string(size) +
+                      " contradicts the log held here (evidence stored; was the node restored "
+                      "from an older copy and appended to since?)");
+  }
   return Status::DataLoss("equivocation: " + record.market + " signed a checkpoint at size " +
                           std::to_string(size) + " that contradicts the log we hold");
 }
@@ -327,8 +338,7 @@ Status Log::RecordEquivocation(uint32_t origin_id, const std::string& theirs, ui
       .Put(store_->handle(Column::kEvidence), CheckpointKey(origin_id, size),
            EvidenceValue(theirs, ours))
       .PermitUncheckedError();
-  // The node's own log keeps taking appends: it is the one that knows its
-  // history; the evidence says someone else signs with its key.
+  // The node's own log is stopped by the caller (StopOwnLog), which says why.
   if (origin_id != local_origin_id_) {
     batch.Put(store_->handle(Column::kOrigins), StoppedKey(origin_id), reason)
         .PermitUncheckedError();
@@ -341,27 +351,23 @@ Status Log::RecordEquivocation(uint32_t origin_id, const std::string& theirs, ui
   return Status::Ok();
 }
 
-Status Log::StopOwnLog(uint64_t signed_size) {
+Status Log::StopOwnLog(const std::string& what) {
   std::lock_guard<std::mutex> serial(trust_mutex_);
   if (own_log_behind_.load(std::memory_order_acquire)) return OwnLogRefusal();
   const std::string reason =
-      "this market's own log is behind what it signed: a checkpoint signed with its key is at "
-      "size " +
-      std::to_string(signed_size) + ", beyond the " + std::to_string(size()) +
-      " entries held here (was the node restored from an older copy?); appending would give "
-      "those indices a second history, so appends are refused until the latest backup, holding "
-      "at least " +
-      std::to_string(signed_size) + " entries, is restored";
+      "this market's own log is behind what it signed: " + what +
+      "; appending would give indices signed before a second history, so appends are refused "
+      "until the latest backup is restored";
   rocksdb::WriteBatch batch;
   batch.Put(store_->handle(Column::kOrigins), StoppedKey(local_origin_id_), reason)
       .PermitUncheckedError();
   Status written = store_->Write(&batch, /*sync=*/true);
   {
     std::unique_lock<std::shared_mutex> lock(origins_mutex_);
-    origins_[local_origin_id_].equivocation = reason;
+    origins_[local_origin_id_].equivocation =
+        written.ok() ? reason : reason + " (not kept across a restart: " + written.ToString() + ")";
   }
   own_log_behind_.store(true, std::memory_order_release);
-  LEDGER_RETURN_IF_ERROR(written);
   return OwnLogRefusal();
 }
 

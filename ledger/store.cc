@@ -28,7 +28,9 @@ rocksdb::ColumnFamilyOptions ColumnOptions(Column column) {
   if (column == Column::kViews) {
     // View pages are few, and every batch merges its changed rows into
     // them: a small memtable keeps the versions a skiplist insert searches
-    // through few, and a flush folds them into one page each.
+    // through few, and a flush combines each page's pending differences
+    // into one (pages are summed whole when read, or compacted together
+    // with their base).
     options.write_buffer_size = 2u << 20;
     options.merge_operator = NewViewPageMerge();
   }

@@ -265,7 +265,11 @@ Status Session::OnHead(const std::string& origin, const std::string& note) {
                       status.message());
         return Status::Ok();
       case Status::Code::kFailedPrecondition:  // that origin has stopped
-        if (origin == node_.log().origin() && !own_log_behind_logged_) {
+        // A relayed checkpoint comes without its origin: the note's first
+        // line names it.
+        if (!own_log_behind_logged_ &&
+            (origin.empty() ? std::string_view(note).substr(0, note.find('\n'))
+                            : std::string_view(origin)) == node_.log().origin()) {
           own_log_behind_logged_ = true;
           spdlog::error("{} holds a checkpoint of this market's own log: {}", peer_market_,
                         status.message());
@@ -308,8 +312,7 @@ Status Session::OnFetch(const FetchMessage& fetch) {
     return Status::Ok();
   }
   if (node_.Stopped(fetch.origin)) {
-    spdlog::warn("{} asked for {}, which stopped syncing here (equivocation)", peer_market_,
-                 fetch.origin);
+    spdlog::warn("{} asked for {}, which is stopped here (see status)", peer_market_, fetch.origin);
     return Status::Ok();
   }
   std::erase_if(serving_, [&](const ServeJob& job) { return job.origin_id == record->id; });

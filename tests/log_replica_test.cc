@@ -627,6 +627,49 @@ TEST(LogReplicaTest, OwnLogBehindASignedCheckpointRefusesAppendsAcrossRestarts) 
   EXPECT_EQ(AppendAll(a.get(), std::move(more)), signed_size + count);
 }
 
+// Restored from an older copy and appended to before any partner was
+// heard: a partner's checkpoint at a size the node now holds contradicts
+// its log. The node keeps the evidence and stops appending (more entries
+// would only extend the fork).
+TEST(LogReplicaTest, OwnLogForkedAfterARestoreStopsAppends) {
+  test::TempDir dir;
+  const std::string a_dir = dir.path() + "/a";
+  const std::string older = dir.path() + "/a-older";
+  auto a = InitNode(a_dir, "a");
+  ASSERT_TRUE(a);
+  History history("A");
+  AppendAll(a.get(), history.Next(10));
+  a.reset();
+  std::filesystem::copy(a_dir, older, std::filesystem::copy_options::recursive);
+  a = OpenNode(a_dir);
+  const uint64_t signed_size = AppendAll(a.get(), history.Next(10));
+  const std::string signed_checkpoint = Must(a->CheckpointOf(a->local_origin_id(), signed_size));
+  a.reset();
+  std::filesystem::remove_all(a_dir);
+  std::filesystem::copy(older, a_dir, std::filesystem::copy_options::recursive);
+  a = OpenNode(a_dir);
+  ASSERT_TRUE(a);
+  const uint64_t forked = AppendAll(a.get(), History("F").Next(30));
+  ASSERT_GE(forked, signed_size);
+
+  StatusOr<ObservedCheckpoint> seen = a->ObserveCheckpoint(signed_checkpoint);
+  ASSERT_FALSE(seen.ok());
+  EXPECT_EQ(seen.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(seen.status().message().find("size " + std::to_string(signed_size) +
+                                         " contradicts the log held here"),
+            std::string::npos)
+      << seen.status().ToString();
+  StatusOr<std::vector<Equivocation>> evidence = a->Evidence();
+  ASSERT_TRUE(evidence.ok()) << evidence.status().ToString();
+  ASSERT_EQ(evidence->size(), 1u);
+  EXPECT_EQ((*evidence)[0].theirs, signed_checkpoint);
+  std::vector<StatusOr<Receipt>> refused = a->Append({Entry(test::ContractJson("LATE-1"))});
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].status().code(), Status::Code::kFailedPrecondition)
+      << refused[0].status().ToString();
+  EXPECT_EQ(a->size(), forked);
+}
+
 // A replica's witness cosignature goes back to the origin, which stores it
 // with its checkpoint once, only if it verifies under a trusted witness key,
 // and only for a checkpoint it holds.

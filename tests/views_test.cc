@@ -502,6 +502,26 @@ TEST(ViewsTest, RegistrationCountsInTheMonthItWasSigned) {
 // An amendment posts new minus old amounts in the month of amended_on and
 // leaves the month of registration alone; a month whose deltas cancel out
 // has no row.
+// What is stored equals the views, also after a flush and a compaction of
+// the views column family and after reopening *log (which loads them from
+// disk), whose volume totals must then be `volume`.
+void ExpectStoredViewsSurviveCompactionAndReopen(std::unique_ptr<Log>* log, const std::string& dir,
+                                                 const Grouped& volume) {
+  const std::string digest = Digest(**log);
+  EXPECT_EQ(StoredDigest(*(*log)->store()), digest);
+  rocksdb::DB* db = (*log)->store()->db();
+  auto* views = (*log)->store()->handle(Column::kViews);
+  ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), views).ok());
+  ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), views, nullptr, nullptr).ok());
+  EXPECT_EQ(StoredDigest(*(*log)->store()), digest);
+  log->reset();
+  auto reopened = Log::Open(dir, LogOptions());
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  *log = std::move(*reopened);
+  EXPECT_EQ(Digest(**log), digest);
+  EXPECT_EQ(TotalsBy(**log, kVolumeBy), volume);
+}
+
 TEST(ViewsTest, AmendmentPostsTheDifferenceInItsMonth) {
   test::TempDir dir;
   auto log = test::InitAndOpen(dir.path());
@@ -551,19 +571,44 @@ TEST(ViewsTest, AmendmentPostsTheDifferenceInItsMonth) {
       {{"xining", "2021-01", "development", "biomedicine"}, january},
       {{"xining", "2021-02", "development", "biomedicine"}, V(0, 500000, 0, 0, 0)}};
   EXPECT_EQ(TotalsBy(*log, kVolumeBy), back);
-  const std::string digest = Digest(*log);
-  EXPECT_EQ(StoredDigest(*log->store()), digest);
-  rocksdb::DB* db = log->store()->db();
-  auto* views = log->store()->handle(Column::kViews);
-  ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), views).ok());
-  ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), views, nullptr, nullptr).ok());
-  EXPECT_EQ(StoredDigest(*log->store()), digest);
-  log.reset();
-  auto reopened = Log::Open(dir.path(), LogOptions());
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  log = std::move(*reopened);
-  EXPECT_EQ(Digest(*log), digest);
-  EXPECT_EQ(TotalsBy(*log, kVolumeBy), back);
+  ExpectStoredViewsSurviveCompactionAndReopen(&log, dir.path(), back);
+}
+
+// Batch by batch, in February: a row comes to zero inside a page that
+// keeps another row (the row's difference takes it out), then the page
+// empties (and is deleted) and comes back (merged onto nothing). What is
+// stored, also after a flush, a compaction and a reopen, is what the views
+// hold.
+TEST(ViewsTest, BatchesZeroARowThenEmptyAndRecreateAPage) {
+  test::TempDir dir;
+  auto log = test::InitAndOpen(dir.path());
+  ASSERT_NE(log, nullptr);
+  ContractInfo c1 = Contract("C1", "2021-01-15");
+  ContractInfo c2 = Contract("C2", "2021-01-16");
+  c2.field = "new_materials";
+  const std::vector<std::string> moves = {
+      RegistrationJson(c1, "commissioned"),
+      RegistrationJson(c2, "commissioned"),
+      AmendmentJson("C1", 12000000, 8000000, "2021-02-10"),  // February: C1 +2000000
+      AmendmentJson("C2", 11000000, 8000000, "2021-02-11"),  // and C2 +1000000
+      AmendmentJson("C1", 10000000, 8000000, "2021-02-12"),  // C1's row is zero again
+      AmendmentJson("C2", 10000000, 8000000, "2021-02-13"),  // the page is empty
+      AmendmentJson("C1", 10300000, 8000000, "2021-02-14"),  // and back
+  };
+  for (const std::string& json : moves) {
+    AppendOk(log.get(), json);
+    EXPECT_EQ(StoredDigest(*log->store()), Digest(*log)) << "after " << json;
+  }
+  const Values january = V(2, 20000000, 16000000, 0, 0);
+  const Grouped expected = {
+      {{"xining", "2021-01", "development", "biomedicine"}, V(1, 10000000, 8000000, 0, 0)},
+      {{"xining", "2021-01", "development", "new_materials"}, V(1, 10000000, 8000000, 0, 0)},
+      {{"xining", "2021-02", "development", "biomedicine"}, V(0, 300000, 0, 0, 0)}};
+  EXPECT_EQ(TotalsBy(*log, kVolumeBy), expected);
+  Values total;
+  TotalsBy(*log, kMarketBy, false, 202101, 202101, &total);
+  EXPECT_EQ(total, january);
+  ExpectStoredViewsSurviveCompactionAndReopen(&log, dir.path(), expected);
 }
 
 // A termination posts -1 contract, minus the current amounts and +1

@@ -58,6 +58,12 @@ nlohmann::json PeersWithLag(const nlohmann::json& node,
   return peers;
 }
 
+// Why an origin stopped, as text (a node's status document is not trusted
+// to hold a string there).
+std::string StoppedText(const nlohmann::json& reason) {
+  return reason.is_string() ? reason.get<std::string>() : reason.dump();
+}
+
 // The status as `status --json` prints it, and as text.
 int PrintStatus(const nlohmann::json& out, bool json) {
   if (json) {
@@ -68,12 +74,11 @@ int PrintStatus(const nlohmann::json& out, bool json) {
               out["node_running"].get<bool>() ? "running" : "not running");
   std::printf("%-28s %-12s %10s\n", "origin", "market", "size");
   for (const auto& origin : out["origins"]) {
-    std::printf("%-28s %-12s %10llu%s\n", origin["origin"].get<std::string>().c_str(),
-                origin["market"].get<std::string>().c_str(),
-                static_cast<unsigned long long>(origin["size"].get<uint64_t>()),
-                origin.contains("stopped")
-                    ? ("  STOPPED: " + origin["stopped"].get<std::string>()).c_str()
-                    : "");
+    std::printf(
+        "%-28s %-12s %10llu%s\n", origin["origin"].get<std::string>().c_str(),
+        origin["market"].get<std::string>().c_str(),
+        static_cast<unsigned long long>(origin["size"].get<uint64_t>()),
+        origin.contains("stopped") ? ("  STOPPED: " + StoppedText(origin["stopped"])).c_str() : "");
   }
   for (const auto& peer : out["peers"]) {
     std::printf("peer %-12s %-22s %-8s lag %llu, behind %llu\n",
