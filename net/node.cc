@@ -216,6 +216,15 @@ void Node::ShareEvidence(const std::string& origin) {
   }
 }
 
+void Node::SendCosignatureToOrigin(const std::string& origin, const std::string& note,
+                                   const Session* sent_to) {
+  StatusOr<ledger::OriginRecord> record = log_.OriginNamed(origin);
+  if (!record.ok()) return;
+  auto peer = peers_.find(record->market);
+  if (peer == peers_.end() || peer->second.get() == sent_to) return;
+  peer->second->SendCosignature(note);
+}
+
 bool Node::Stopped(const std::string& origin) const {
   for (const ledger::OriginHead& head : log_.Heads()) {
     if (head.origin == origin) return !head.equivocation.empty();

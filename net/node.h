@@ -74,6 +74,12 @@ class Node {
   // `origin` to every partner, so that those holding either history catch
   // the equivocation too.
   void ShareEvidence(const std::string& origin);
+  // Sends our cosignature of a checkpoint of `origin` to that market, when
+  // connected to it and it is not `sent_to` (the peer that served the
+  // entries, which got it already): the market serves its cosignatures
+  // with its checkpoints, whichever partner the entries came through.
+  void SendCosignatureToOrigin(const std::string& origin, const std::string& note,
+                               const Session* sent_to);
   // True once `origin` stopped syncing here.
   bool Stopped(const std::string& origin) const;
 

@@ -406,7 +406,10 @@ void Session::OnReplicated(const std::string& origin, const std::string& note,
   if (result.ok()) {
     StatusOr<ledger::SignedNote> parsed = ledger::ParseNote(note);
     if (parsed.ok() && !closing_) {
-      Send(CosignatureMessage{parsed->text + "\n" + node_.log().Cosign(parsed->text)});
+      std::string cosigned = parsed->text + "\n" + node_.log().Cosign(parsed->text);
+      Send(CosignatureMessage{cosigned});
+      // Through a relay: the market itself keeps and serves its cosignatures.
+      node_.SendCosignatureToOrigin(origin, cosigned, this);
     }
     done = *result >= fetching.to;
   } else if (status.code() != Status::Code::kAlreadyExists) {
@@ -445,6 +448,10 @@ void Session::ReportEquivocation(const Status& status, const std::string& note) 
 
 void Session::Relay(const std::string& note) {
   if (established_ && !closing_) Send(CheckpointMessage{note});
+}
+
+void Session::SendCosignature(const std::string& note) {
+  if (established_ && !closing_) Send(CosignatureMessage{note});
 }
 
 void Session::OnCosignature(const CosignatureMessage& cosignature) {

@@ -49,6 +49,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends a signed checkpoint as it is (evidence of equivocation, which the
   // peer checks against its own tree).
   void Relay(const std::string& note);
+  // Sends a cosigned checkpoint (our cosignature of the peer's checkpoint).
+  void SendCosignature(const std::string& note);
   // Another session gave up fetching `origin`: fetch it here if the peer is
   // ahead.
   void MaybeFetch(const std::string& origin);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -39,15 +40,23 @@ uint16_t FreePort() {
   std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
   constexpr uint32_t kLow = 10000;
   static std::mt19937 random(std::random_device{}());
-  boost::asio::io_context io;
+  // The port stays reserved until this process exits: bound without
+  // listening, first without SO_REUSEADDR (so no other socket holds it),
+  // then with it, so that a node (which binds with SO_REUSEADDR) can listen
+  // on it while a plain bind, such as another test's FreePort, is refused.
+  static boost::asio::io_context io;
+  static std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> reserved;
   const auto loopback = boost::asio::ip::make_address("127.0.0.1");
   for (int attempt = 0; ephemeral_low > kLow + 1000 && attempt < 1000; ++attempt) {
     const auto port = static_cast<uint16_t>(kLow + random() % (ephemeral_low - kLow));
-    boost::asio::ip::tcp::acceptor acceptor(io);
+    auto acceptor = std::make_unique<boost::asio::ip::tcp::acceptor>(io);
     boost::system::error_code error;
-    acceptor.open(boost::asio::ip::tcp::v4(), error);
-    if (!error) acceptor.bind(boost::asio::ip::tcp::endpoint(loopback, port), error);
-    if (!error) return port;
+    acceptor->open(boost::asio::ip::tcp::v4(), error);
+    if (!error) acceptor->bind(boost::asio::ip::tcp::endpoint(loopback, port), error);
+    if (!error) acceptor->set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), error);
+    if (error) continue;
+    reserved.push_back(std::move(acceptor));
+    return port;
   }
   boost::asio::ip::tcp::acceptor acceptor(io, boost::asio::ip::tcp::endpoint(loopback, 0));
   return acceptor.local_endpoint().port();

@@ -17,8 +17,8 @@
 
 namespace ledger::test {
 
-// A free TCP port on 127.0.0.1 (bound once and released), outside the
-// kernel's range for outgoing connections.
+// A free TCP port on 127.0.0.1, outside the kernel's range for outgoing
+// connections, reserved until the process exits (see the definition).
 uint16_t FreePort();
 
 // What a stopped node holds: per origin its size and signed root, and the
