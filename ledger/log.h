@@ -336,8 +336,9 @@ class Log {
   // The in-memory origin table from the origins column family.
   Status LoadOrigins();
   Status RecordEquivocation(uint32_t origin_id, const std::string& theirs, uint64_t size);
-  // Stops local appends for good (see own_log_behind_), `what` saying what
-  // a partner showed; returns the refusal (FailedPrecondition).
+  // Stops local appends for good (see own_log_behind_); `what` completes
+  // "this market's own log ..." with what a partner showed. Returns the
+  // refusal (FailedPrecondition).
   Status StopOwnLog(const std::string& what);
   // Why local appends are refused now, or OK.
   Status OwnLogRefusal() const;

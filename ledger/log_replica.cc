@@ -300,8 +300,8 @@ StatusOr<ObservedCheckpoint> Log::ObserveCheckpoint(std::string_view note) {
     // This node publishes only durable checkpoints: one of its own beyond
     // what it holds means it lost what it had signed.
     if (record.id == local_origin_id_) {
-      return StopOwnLog("a checkpoint signed with its key is at size " + std::to_string(size) +
-                        ", beyond the " + std::to_string(observed.held) +
+      return StopOwnLog("is behind what it signed: a checkpoint signed with its key is at size " +
+                        std::to_string(size) + ", beyond the " + std::to_string(observed.held) +
                         " entries held here (was the node restored from an older copy?)");
     }
     return observed;
@@ -312,7 +312,8 @@ StatusOr<ObservedCheckpoint> Log::ObserveCheckpoint(std::string_view note) {
   if (record.id == local_origin_id_) {
     // Restored from an older copy and appended since, or the key signs
     // elsewhere: either way more entries would only extend the fork.
-    return StopOwnLog("a checkpoint signed with its key at size " + std::to_string(size) +
+    return StopOwnLog("forked from what it signed: a checkpoint signed with its key at size " +
+                      std::to_string(size) +
                       " contradicts the log held here (evidence stored; was the node restored "
                       "from an older copy and appended to since?)");
   }
@@ -355,7 +356,7 @@ Status Log::StopOwnLog(const std::string& what) {
   std::lock_guard<std::mutex> serial(trust_mutex_);
   if (own_log_behind_.load(std::memory_order_acquire)) return OwnLogRefusal();
   const std::string reason =
-      "this market's own log is behind what it signed: " + what +
+      "this market's own log " + what +
       "; appending would give indices signed before a second history, so appends are refused "
       "until the latest backup is restored";
   rocksdb::WriteBatch batch;
